@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SQLite connections. Each thread opens its own (STYLE 5): WAL,
+ * synchronous=FULL so that an acknowledged delivery survives a power cut,
+ * foreign keys on, a busy timeout. SQLITE_* codes are translated here.
+ */
+#ifndef TRACKSIES_DB_H
+#define TRACKSIES_DB_H
+
+#include <sqlite3.h>
+
+#include "tracksies/rc.h"
+
+struct db;
+
+/*
+ * Open (creating under umask 077) the database at path with the connection
+ * pragmas set. On TS_OK *out belongs to the caller (db_close). TS_ERR_IO when
+ * the file cannot be opened or is not a database; *errmsg (may be NULL) then
+ * gets an owned message to free(). The connection is used by one thread at a
+ * time.
+ */
+enum ts_rc db_open(const char *path, struct db **out, char **errmsg);
+
+/* Close db, finalising its statements. NULL is a no-op. */
+void db_close(struct db *db);
+
+/* The raw handle, borrowed, for modules that own tables (queue.c, ...). */
+sqlite3 *db_handle(struct db *db);
+
+/* Translate an SQLITE_* result code to enum ts_rc. */
+enum ts_rc db_rc(int sqlite_rc);
+
+/* Run SQL without results (schema, pragmas, BEGIN/COMMIT). */
+enum ts_rc db_exec(struct db *db, const char *sql);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Rollback never fails the caller. */
+enum ts_rc db_begin(struct db *db);
+enum ts_rc db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/*
+ * Run a query returning one integer (e.g. SELECT count(*)...). TS_ERR_NOTFOUND
+ * when it returns no row.
+ */
+enum ts_rc db_query_int64(struct db *db, const char *sql, sqlite3_int64 *out);
+
+#endif

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One libmicrohttpd listener: binds, collects request bodies under a hard
+ * cap (413 above it, decided from Content-Length before any body byte is
+ * read when the client sends one), hands complete requests to a handler, and
+ * drains in-flight requests on shutdown. Routing is the handler's job.
+ */
+#ifndef TRACKSIES_HTTP_SERVER_H
+#define TRACKSIES_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "tracksies/rc.h"
+
+struct http_server;
+
+/* A complete request, borrowed for the duration of the handler call. */
+struct http_request {
+	const char *method;
+	const char *path;	/* without the query string */
+	const char *body;	/* NUL-terminated for convenience; may hold NULs */
+	size_t body_len;
+	void *conn;		/* internal: the MHD connection */
+};
+
+/* What the handler answers. body is owned (malloc'd) and freed for you. */
+struct http_response {
+	unsigned status;
+	const char *content_type;	/* static string */
+	char *body;
+	size_t body_len;
+	const char *allow;		/* Allow header for 405, static, or NULL */
+	long retry_after_s;		/* Retry-After when > 0 */
+};
+
+typedef void (*http_handler_fn)(void *ctx, const struct http_request *req,
+    struct http_response *resp);
+
+struct http_server_options {
+	const char *name;		/* "webhook", "admin": for logs */
+	const char *listen;		/* "host:port", port 0 = ephemeral */
+	size_t max_body_bytes;
+	unsigned threads;		/* request threads (MHD's pool) */
+	http_handler_fn handler;
+	void *ctx;
+};
+
+/*
+ * Bind and start serving. On TS_OK *out belongs to the caller
+ * (http_server_stop). TS_ERR_INVALID for an unusable address, TS_ERR_IO
+ * when binding fails; *errmsg (may be NULL) then gets an owned message.
+ */
+enum ts_rc http_server_start(const struct http_server_options *opt,
+    struct http_server **out, char **errmsg);
+
+/* The bound port (useful with port 0). */
+uint16_t http_server_port(const struct http_server *srv);
+
+/* Requests being handled right now. */
+unsigned http_server_in_flight(const struct http_server *srv);
+
+/*
+ * Stop accepting connections, wait up to drain_ms for in-flight requests to
+ * finish, then stop and free srv. NULL is a no-op. Main thread.
+ */
+void http_server_stop(struct http_server *srv, unsigned drain_ms);
+
+/* Header value (case-insensitive name) or NULL. */
+const char *http_request_header(const struct http_request *req,
+    const char *name);
+
+/* Query-string argument or NULL. */
+const char *http_request_query(const struct http_request *req,
+    const char *name);
+
+/* True when any request header name starts with prefix (case-insensitive). */
+int http_request_has_header_prefix(const struct http_request *req,
+    const char *prefix);
+
+/* Answer status with doc serialised as JSON. Steals doc. */
+void http_response_json(struct http_response *resp, unsigned status,
+    json_t *doc);
+
+/* Answer status with {"error":{"code":code,"message":message}}. */
+void http_response_error(struct http_response *resp, unsigned status,
+    const char *code, const char *message);
+
+#endif

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SQLite connections: open with the pragmas every connection needs, and the
+ * one place that maps SQLITE_* codes to enum ts_rc. Schema lives in
+ * migrations/ (migrate.c); tables are owned by the modules that use them.
+ */
+#include "tracksies/db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct db {
+	sqlite3 *handle;
+};
+
+/*
+ * synchronous=FULL: a 2xx to WooCommerce promises that the event survives a
+ * power cut, not only a crash of this process. The busy timeout covers the
+ * short write transactions of the other threads and of --import.
+ */
+static const char connection_pragmas[] =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=FULL;"
+	"PRAGMA foreign_keys=ON;"
+	"PRAGMA busy_timeout=10000;";
+
+enum ts_rc
+db_rc(int sqlite_rc)
+{
+	switch (sqlite_rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return TS_OK;
+	case SQLITE_NOMEM:
+		return TS_ERR_NOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return TS_ERR_TRANSIENT;
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+	case SQLITE_RANGE:
+	case SQLITE_TOOBIG:
+		return TS_ERR_INVALID;
+	default:
+		return TS_ERR_IO;
+	}
+}
+
+enum ts_rc
+db_open(const char *path, struct db **out, char **errmsg)
+{
+	struct db *db = NULL;
+	mode_t old_mask;
+	char *msg = NULL;
+	int src;
+	enum ts_rc rc;
+
+	*out = NULL;
+	if (errmsg != NULL)
+		*errmsg = NULL;
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		return TS_ERR_NOMEM;
+	old_mask = umask(077);
+	src = sqlite3_open_v2(path, &db->handle, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
+	(void)umask(old_mask);
+	if (src != SQLITE_OK) {
+		rc = db->handle ? TS_ERR_IO : TS_ERR_NOMEM;
+		goto fail;
+	}
+	(void)sqlite3_extended_result_codes(db->handle, 1);
+	if ((src = sqlite3_exec(db->handle, connection_pragmas, NULL, NULL,
+	    NULL)) != SQLITE_OK) {
+		rc = TS_ERR_IO;
+		goto fail;
+	}
+	*out = db;
+	return TS_OK;
+fail:
+	if (errmsg != NULL && db->handle != NULL) {
+		const char *text = sqlite3_errmsg(db->handle);
+		size_t len = strlen(path) + strlen(text) + 16;
+		if ((msg = malloc(len)) != NULL)
+			(void)snprintf(msg, len, "%s: %s", path, text);
+		*errmsg = msg;
+	}
+	db_close(db);
+	return rc;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	/* sqlite3_close_v2 finalises lazily if a module leaked a statement. */
+	(void)sqlite3_close_v2(db->handle);
+	free(db);
+}
+
+sqlite3 *
+db_handle(struct db *db)
+{
+	return db->handle;
+}
+
+enum ts_rc
+db_exec(struct db *db, const char *sql)
+{
+	return db_rc(sqlite3_exec(db->handle, sql, NULL, NULL, NULL));
+}
+
+enum ts_rc
+db_begin(struct db *db)
+{
+	return db_exec(db, "BEGIN IMMEDIATE");
+}
+
+enum ts_rc
+db_commit(struct db *db)
+{
+	return db_exec(db, "COMMIT");
+}
+
+void
+db_rollback(struct db *db)
+{
+	if (!sqlite3_get_autocommit(db->handle))
+		(void)sqlite3_exec(db->handle, "ROLLBACK", NULL, NULL, NULL);
+}
+
+enum ts_rc
+db_query_int64(struct db *db, const char *sql, sqlite3_int64 *out)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum ts_rc rc;
+	int src;
+
+	*out = 0;
+	if ((rc = db_rc(sqlite3_prepare_v2(db->handle, sql, -1, &stmt,
+	    NULL))) != TS_OK)
+		goto out;
+	src = sqlite3_step(stmt);
+	if (src == SQLITE_ROW)
+		*out = sqlite3_column_int64(stmt, 0);
+	else
+		rc = src == SQLITE_DONE ? TS_ERR_NOTFOUND : db_rc(src);
+out:
+	(void)sqlite3_finalize(stmt);
+	return rc;
+}

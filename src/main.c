@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tracksiesd: arguments, configuration, signals, and the start and orderly
+ * stop of the listeners. Glue only; every behaviour lives in the core.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "tracksies/config.h"
+#include "tracksies/db.h"
+#include "tracksies/http_server.h"
+#include "tracksies/intake.h"
+#include "tracksies/log.h"
+#include "tracksies/migrate.h"
+#include "tracksies/queue.h"
+
+#define EXIT_CONFIG 78		/* EX_CONFIG from sysexits.h */
+#define WEBHOOK_THREADS 16	/* request threads: also the largest commit group */
+#define DRAIN_MS 10000
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: tracksiesd --config PATH [--check-config]\n"
+	    "       tracksiesd --version | --help\n"
+	    "\n"
+	    "  -c, --config PATH   configuration file (see tracksiesd.conf.example)\n"
+	    "  -n, --check-config  validate the configuration and exit\n"
+	    "  -V, --version       print the version and exit\n"
+	    "  -h, --help          this text\n"
+	    "\n"
+	    "Signals: SIGTERM/SIGINT drain in-flight requests and exit 0;\n"
+	    "SIGHUP re-reads the configuration (log level).\n"
+	    "Exit status: 0 ok, 1 runtime failure, 64 usage, 78 bad configuration.\n");
+}
+
+static int
+load_config(const char *path, struct config **out)
+{
+	char *errors = NULL;
+	enum ts_rc rc = config_load(path, out, &errors);
+
+	if (rc != TS_OK) {
+		fprintf(stderr, "%s", errors != NULL ? errors :
+		    "tracksiesd: out of memory reading the configuration\n");
+		if (errors != NULL && errors[strlen(errors) - 1] != '\n')
+			fputc('\n', stderr);
+		free(errors);
+		return -1;
+	}
+	return 0;
+}
+
+/* Open, migrate, close: the threads open their own connections after. */
+static int
+prepare_database(const struct config *cfg)
+{
+	struct db *db = NULL;
+	char *err = NULL;
+	int from = 0, to = 0;
+	enum ts_rc rc;
+
+	if ((rc = db_open(cfg->db_path, &db, &err)) == TS_OK)
+		rc = migrate_apply(db, migrate_embedded, migrate_embedded_count,
+		    &from, &to, &err);
+	db_close(db);
+	if (rc != TS_OK) {
+		log_error("database: path=%s: %s", cfg->db_path,
+		    err != NULL ? err : rc_name(rc));
+		free(err);
+		return -1;
+	}
+	if (from != to)
+		log_info("database: migrated path=%s from=%d to=%d", cfg->db_path,
+		    from, to);
+	else
+		log_info("database: ready path=%s schema=%d", cfg->db_path, to);
+	return 0;
+}
+
+static void
+reload(const char *path)
+{
+	struct config *fresh = NULL;
+
+	if (load_config(path, &fresh) != 0) {
+		log_error("reload: configuration invalid, keeping the running one");
+		return;
+	}
+	log_set_level(fresh->log_level);
+	log_info("reload: configuration re-read; log level applied (listeners, "
+	    "database and secrets change on restart)");
+	config_free(fresh);
+}
+
+static int
+run(const char *config_path, struct config *cfg)
+{
+	struct queue *queue = NULL;
+	struct http_server *webhook = NULL;
+	struct intake intake = { 0 };
+	struct http_server_options wopt = { 0 };
+	char *err = NULL;
+	sigset_t set;
+	int sig, status = 1;
+
+	/* Signals are taken by sigwait() here, never by another thread. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	(void)pthread_sigmask(SIG_BLOCK, &set, NULL);
+	(void)signal(SIGPIPE, SIG_IGN);
+
+	if (prepare_database(cfg) != 0)
+		goto out;
+	if (queue_open(cfg->db_path, NULL, NULL, &queue) != TS_OK) {
+		log_error("database: cannot open the event queue path=%s",
+		    cfg->db_path);
+		goto out;
+	}
+	intake.path = cfg->webhook_path;
+	intake.secret = cfg->webhook_secret;
+	intake.queue = queue;
+	wopt.name = "webhook";
+	wopt.listen = cfg->webhook_listen;
+	wopt.max_body_bytes = cfg->max_body_bytes;
+	wopt.threads = WEBHOOK_THREADS;
+	wopt.handler = intake_handle;
+	wopt.ctx = &intake;
+	if (http_server_start(&wopt, &webhook, &err) != TS_OK) {
+		log_error("%s", err != NULL ? err : "webhook: cannot start");
+		free(err);
+		goto out;
+	}
+	log_info("webhook: listening addr=%s port=%u path=%s", cfg->webhook_listen,
+	    (unsigned)http_server_port(webhook), cfg->webhook_path);
+	log_info("tracksiesd %s: ready", TS_VERSION);
+
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			reload(config_path);
+			continue;
+		}
+		break;
+	}
+	log_info("shutdown: signal=%s, draining in_flight=%u",
+	    sig == SIGTERM ? "TERM" : "INT", http_server_in_flight(webhook));
+	status = 0;
+out:
+	http_server_stop(webhook, DRAIN_MS);
+	queue_close(queue);
+	if (status == 0)
+		log_info("shutdown: done");
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL;
+	struct config *cfg = NULL;
+	int check_only = 0, opt, status;
+
+	while ((opt = getopt_long(argc, argv, "c:nVh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config_path = optarg; break;
+		case 'n': check_only = 1; break;
+		case 'V': printf("tracksiesd %s\n", TS_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 64;
+		}
+	}
+	if (optind != argc || config_path == NULL) {
+		fprintf(stderr, "tracksiesd: %s\n", optind != argc ?
+		    "unexpected argument" : "--config PATH is required");
+		usage(stderr);
+		return 64;
+	}
+	if (load_config(config_path, &cfg) != 0)
+		return EXIT_CONFIG;
+	if (check_only) {
+		printf("%s: configuration OK\n", config_path);
+		config_free(cfg);
+		return 0;
+	}
+	log_set_level(cfg->log_level);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		config_free(cfg);
+		return 1;
+	}
+	status = run(config_path, cfg);
+	curl_global_cleanup();
+	config_free(cfg);
+	return status;
+}
