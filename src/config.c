@@ -163,9 +163,8 @@ err(struct loader *ld, unsigned line, const char *section, const char *key,
 
 	if (++ld->n_errors > CONFIG_ERRORS_MAX)
 		return;
-	n = (size_t)snprintf(msg, sizeof(msg), "%s:%u: ", ld->name, line);
-	if (line == 0)
-		n = (size_t)snprintf(msg, sizeof(msg), "%s: ", ld->name);
+	n = (size_t)(line ? snprintf(msg, sizeof(msg), "%s:%u: ", ld->name, line) :
+	    snprintf(msg, sizeof(msg), "%s: ", ld->name));
 	if (n < sizeof(msg) && (section != NULL || key != NULL))
 		n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%s%s%s: ",
 		    section ? section : "", section && key ? "." : "", key ? key : "");
@@ -176,6 +175,15 @@ err(struct loader *ld, unsigned line, const char *section, const char *key,
 	}
 	errors_add(ld, msg);
 	errors_add(ld, "\n");
+}
+
+/* strerror is not thread-safe, and config_load may run on any thread. */
+static const char *
+errstr(int e, char *buf, size_t size)
+{
+	if (strerror_r(e, buf, size) != 0)
+		(void)snprintf(buf, size, "error %d", e);
+	return buf;
 }
 
 static char *
@@ -541,7 +549,7 @@ static char *
 read_secret(struct loader *ld, unsigned line, const char *section,
     const char *key, const char *path)
 {
-	char full[PATH_MAX], *buf = NULL;
+	char full[PATH_MAX], eb[128], *buf = NULL;
 	const char *base;
 	size_t got = 0, len;
 	int fd, e;
@@ -574,7 +582,8 @@ read_secret(struct loader *ld, unsigned line, const char *section,
 	else if (e == EFBIG)
 		err(ld, line, section, key, "%s: larger than %d bytes", path, CONFIG_SECRET_MAX);
 	else if (e != 0)
-		err(ld, line, section, key, "cannot read %s: %s", path, strerror(e));
+		err(ld, line, section, key, "cannot read %s: %s", path,
+		    errstr(e, eb, sizeof(eb)));
 	else if (len == 0)
 		err(ld, line, section, key, "%s: file is empty", path);
 	else if (memchr(buf, '\0', len) != NULL)
@@ -638,7 +647,7 @@ set_key(struct loader *ld, unsigned line, int section, const char *key,
 static void
 parse_line(struct loader *ld, unsigned line, char *s, int *section)
 {
-	char *eq, *key, *v;
+	char *eq, *key, *v, *name;
 	size_t n;
 
 	s = trim(s);
@@ -647,15 +656,14 @@ parse_line(struct loader *ld, unsigned line, char *s, int *section)
 	n = strlen(s);
 	if (*s == '[') {
 		*section = SECTION_BAD;
-		if (s[n - 1] != ']') {
+		name = s[n - 1] == ']' ? (s[n - 1] = '\0', trim(s + 1)) : "";
+		if (*name == '\0') {
 			err(ld, line, NULL, NULL, "malformed section header, expected [name]");
 			return;
 		}
-		s[n - 1] = '\0';
-		s = trim(s + 1);
 		/* Keys under an unknown header are not reported again. */
-		if ((*section = find_section(s)) < 0) {
-			err(ld, line, s, NULL, "unknown section");
+		if ((*section = find_section(name)) < 0) {
+			err(ld, line, name, NULL, "unknown section");
 			*section = SECTION_BAD;
 		} else if (ld->section_line[*section] == 0)
 			ld->section_line[*section] = line;
@@ -831,7 +839,7 @@ enum ts_rc
 config_load(const char *path, struct config **out, char **errors)
 {
 	struct loader ld = { .name = path };
-	char *text = NULL;
+	char *text = NULL, eb[128];
 	size_t len = 0;
 	enum ts_rc rc;
 	int fd, e;
@@ -839,7 +847,7 @@ config_load(const char *path, struct config **out, char **errors)
 	*out = NULL;
 	*errors = NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		err(&ld, 0, NULL, NULL, "cannot open: %s", strerror(errno));
+		err(&ld, 0, NULL, NULL, "cannot open: %s", errstr(errno, eb, sizeof(eb)));
 		rc = hand_over(&ld, TS_ERR_IO, errors);
 		goto out;
 	}
@@ -854,7 +862,7 @@ config_load(const char *path, struct config **out, char **errors)
 	else if (e == EFBIG)
 		err(&ld, 0, NULL, NULL, "larger than %d bytes", CONFIG_FILE_MAX);
 	else
-		err(&ld, 0, NULL, NULL, "cannot read: %s", strerror(e));
+		err(&ld, 0, NULL, NULL, "cannot read: %s", errstr(e, eb, sizeof(eb)));
 	rc = hand_over(&ld, e == EFBIG ? TS_ERR_INVALID : TS_ERR_IO, errors);
 out:
 	if (text != NULL) {

@@ -303,7 +303,6 @@ http_server_start(const struct http_server_options *opt,
 	    MHD_OPTION_THREAD_POOL_SIZE, opt->threads > 0 ? opt->threads : 1u,
 	    MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv,
 	    MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
 	    MHD_OPTION_END);
 	if (srv->mhd == NULL) {
 		set_errmsg(errmsg, "%s: cannot listen on %s: %s", opt->name,
