@@ -56,13 +56,16 @@ void
 money_format(int64_t minor, int decimals, char *buf, size_t size)
 {
 	uint64_t abs_v = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
+	static const char *const frac_fmt[] = { "", "%01" PRIu64, "%02" PRIu64,
+		"%03" PRIu64, "%04" PRIu64 };
 	uint64_t scale = 1;
+	char frac[8] = "";
+	int d = decimals < 0 ? 0 : decimals > 4 ? 4 : decimals;
 
-	for (int i = 0; i < decimals; i++)
+	for (int i = 0; i < d; i++)
 		scale *= 10;
-	if (decimals <= 0)
-		(void)snprintf(buf, size, "%s%" PRIu64, minor < 0 ? "-" : "", abs_v);
-	else
-		(void)snprintf(buf, size, "%s%" PRIu64 ".%0*" PRIu64,
-		    minor < 0 ? "-" : "", abs_v / scale, decimals, abs_v % scale);
+	if (d > 0)
+		(void)snprintf(frac, sizeof(frac), frac_fmt[d], abs_v % scale);
+	(void)snprintf(buf, size, "%s%" PRIu64 "%s%s", minor < 0 ? "-" : "",
+	    abs_v / scale, d > 0 ? "." : "", frac);
 }
