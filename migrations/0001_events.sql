@@ -11,6 +11,7 @@ CREATE TABLE events (
 	webhook_id INTEGER,				-- X-WC-Webhook-ID
 	delivery_id TEXT,				-- X-WC-Webhook-Delivery-ID: NOT unique
 	order_id INTEGER,				-- NULL when the payload had none
+	fingerprint INTEGER,				-- of the payload's order (wc_order_fingerprint), or NULL
 	state TEXT NOT NULL DEFAULT 'pending'
 		CHECK (state IN ('pending', 'done', 'failed')),
 	attempts INTEGER NOT NULL DEFAULT 0,

@@ -19,6 +19,7 @@
 #include "tracksies/log.h"
 #include "tracksies/migrate.h"
 #include "tracksies/queue.h"
+#include "tracksies/worker.h"
 
 #define EXIT_CONFIG 78		/* EX_CONFIG from sysexits.h */
 #define WEBHOOK_THREADS 16	/* request threads: also the largest commit group */
@@ -104,6 +105,7 @@ static int
 run(const char *config_path, struct config *cfg)
 {
 	struct queue *queue = NULL;
+	struct worker *worker = NULL;
 	struct http_server *webhook = NULL;
 	struct intake intake = { 0 };
 	struct http_server_options wopt = { 0 };
@@ -121,7 +123,11 @@ run(const char *config_path, struct config *cfg)
 
 	if (prepare_database(cfg) != 0)
 		goto out;
-	if (queue_open(cfg->db_path, NULL, NULL, &queue) != TS_OK) {
+	if (worker_start(cfg, &worker) != TS_OK) {
+		log_error("worker: cannot start");
+		goto out;
+	}
+	if (queue_open(cfg->db_path, worker_notify, worker, &queue) != TS_OK) {
 		log_error("database: cannot open the event queue path=%s",
 		    cfg->db_path);
 		goto out;
@@ -159,6 +165,7 @@ run(const char *config_path, struct config *cfg)
 out:
 	http_server_stop(webhook, DRAIN_MS);
 	queue_close(queue);
+	worker_stop(worker);
 	if (status == 0)
 		log_info("shutdown: done");
 	return status;

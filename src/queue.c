@@ -45,8 +45,8 @@ struct queue {
 
 static const char insert_sql[] =
 	"INSERT INTO events (received_at, source, topic, webhook_id,"
-	" delivery_id, order_id, state, error_code, error_message, body_bytes)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+	" delivery_id, order_id, state, error_code, error_message, body_bytes,"
+	" fingerprint) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 enum ts_rc
 queue_open(const char *path, void (*notify)(void *arg), void *arg,
@@ -119,6 +119,10 @@ insert_one(struct queue *q, const struct queue_event *ev, int64_t now,
 	bind_text_or_null(s, 8, ev->error_code);
 	bind_text_or_null(s, 9, ev->error_message);
 	(void)sqlite3_bind_int64(s, 10, (sqlite3_int64)ev->body_bytes);
+	if (ev->fingerprint != 0)
+		(void)sqlite3_bind_int64(s, 11, ev->fingerprint);
+	else
+		(void)sqlite3_bind_null(s, 11);
 	rc = db_rc(sqlite3_step(s));
 	*id = sqlite3_last_insert_rowid(db_handle(q->db));
 	(void)sqlite3_reset(s);

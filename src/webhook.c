@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "tracksies/hmac.h"
+#include "tracksies/wc_order.h"
 
 static const char *const sync_topics[] = {
 	"order.created",
@@ -134,6 +135,18 @@ read_order_id(const struct webhook_request *req, struct webhook_result *out)
 	}
 	out->order_id = id;
 	out->verdict = WEBHOOK_QUEUE;
+	/*
+	 * Full order payloads (created, updated, restored) carry the state the
+	 * store had at delivery time: its fingerprint lets the worker skip the
+	 * fetch when it already holds that state (our own echo, a repeat).
+	 */
+	if (strncmp(req->topic, "order.", 6) == 0 &&
+	    strcmp(req->topic, "order.deleted") != 0) {
+		struct wc_order *order = NULL;
+		if (wc_order_parse(doc, 2, &order) == TS_OK)
+			out->fingerprint = wc_order_fingerprint(order);
+		wc_order_free(order);
+	}
 out:
 	json_decref(doc);
 }

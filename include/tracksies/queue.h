@@ -29,6 +29,7 @@ struct queue_event {
 	int64_t webhook_id;		/* 0 when unknown */
 	const char *delivery_id;	/* may be NULL */
 	int64_t order_id;		/* 0 when the payload had none */
+	int64_t fingerprint;		/* of the payload's order, 0 when none */
 	enum queue_state state;
 	const char *error_code;		/* with QUEUE_FAILED */
 	const char *error_message;

@@ -38,6 +38,7 @@ struct webhook_result {
 	enum webhook_verdict verdict;
 	int64_t order_id;		/* with WEBHOOK_QUEUE */
 	int64_t webhook_id;		/* parsed X-WC-Webhook-ID, 0 if none */
+	int64_t fingerprint;		/* of a full order payload, 0 if none */
 	char reason[256];		/* with WEBHOOK_MALFORMED: why, no payload data */
 };
 

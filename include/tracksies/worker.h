@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The worker thread: takes pending events from the queue, coalesces them by
+ * order, fetches orders from the store in batches of up to 100 with up to
+ * max_in_flight requests at once, runs each through sync.c, and writes the
+ * _tracksies_* meta back (/orders/batch when several are ready). Transient
+ * store failures back off for the whole store (exponential, with jitter,
+ * Retry-After honoured) and never fail an order; a 401/403 pauses the
+ * worker, which probes until the store accepts its keys again.
+ */
+#ifndef TRACKSIES_WORKER_H
+#define TRACKSIES_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tracksies/config.h"
+#include "tracksies/rc.h"
+
+struct worker;
+
+/* A snapshot for /healthz, /metrics and sd_notify. */
+struct worker_status {
+	bool running;			/* the thread is in its loop */
+	bool paused_auth;		/* the store refuses our keys */
+	bool store_reachable;		/* the last store request got an answer */
+	int64_t last_sync_at;		/* unix seconds of the last synced order, 0 */
+	int64_t last_loop_at;		/* unix seconds the loop last turned */
+	uint64_t orders_synced;		/* since start */
+	uint64_t orders_failed;		/* terminal errors since start */
+	uint64_t meta_writes;		/* orders whose meta was written */
+	uint64_t rest_requests;
+	int in_progress;		/* orders being fetched or written */
+};
+
+/*
+ * Start the worker thread on its own connection to cfg->db_path (already
+ * migrated) and its own REST client. cfg is borrowed and must outlive the
+ * worker. On TS_OK *out belongs to the caller (worker_stop). Main thread.
+ */
+enum ts_rc worker_start(const struct config *cfg, struct worker **out);
+
+/* Wake the worker: new events were committed. Any thread. */
+void worker_notify(void *worker);
+
+/* Ask the worker to finish what it holds in hand and stop; join; free. */
+void worker_stop(struct worker *w);
+
+void worker_get_status(struct worker *w, struct worker_status *out);
+
+#endif

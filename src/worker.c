@@ -1,0 +1,960 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The worker thread (PRODUCT.md section 3). It owns the claim of pending
+ * events, the REST traffic of the sync, and the write-back of order meta.
+ *
+ * DESIGN. An order is a job from the moment its events are claimed until
+ * its meta is written (or needs none); while it is a job no other event of
+ * that order is claimed, so our own order.updated echo is looked at only
+ * after the write it echoes has been applied. Jobs flow through two queues
+ * that share max_in_flight REST slots: "fetch" (GET /orders?include=, 100
+ * ids a request) and "write" (POST /orders/batch, 100 orders a request, or
+ * PUT /orders/{id} for a single one). A webhook whose payload fingerprint
+ * equals the state already applied is settled without any request. Store
+ * failures back the whole store off, since the next order would fail the
+ * same way; a success makes every waiting event due again at once.
+ */
+#include "tracksies/worker.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "tracksies/db.h"
+#include "tracksies/log.h"
+#include "tracksies/sync.h"
+#include "tracksies/wc_client.h"
+#include "tracksies/wc_order.h"
+
+#define MAX_JOBS 2048		/* orders in hand at once */
+#define BATCH 100		/* WooCommerce's per-request limit */
+#define BACKOFF_MAX_S 60
+#define AUTH_PROBE_MAX_S 30
+
+enum call_kind { CALL_FETCH = 1, CALL_FETCH_ONE, CALL_WRITE, CALL_SETTINGS };
+
+enum job_state {
+	JOB_FREE = 0,
+	JOB_FETCH,		/* to fetch with others (?include=) */
+	JOB_FETCH_ONE,		/* to fetch alone: tells trash from deletion */
+	JOB_FETCHING,
+	JOB_WRITE,		/* meta to write */
+	JOB_WRITING,
+};
+
+struct job {
+	enum job_state state;
+	int64_t order_id;
+	int64_t max_event_id;		/* events up to this id are settled by the job */
+	json_t *meta;			/* to write, when state is JOB_WRITE(ING) */
+};
+
+/* The orders one REST call carries. */
+struct call_ctx {
+	size_t n;
+	int job[BATCH];
+};
+
+struct worker {
+	const struct config *cfg;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool woken;			/* guarded by lock */
+	atomic_bool stop;
+
+	/* worker thread only */
+	struct db *db;
+	struct sync *sync;
+	struct wc_client *wc;
+	sqlite3_stmt *claim;
+	sqlite3_stmt *settle;
+	sqlite3_stmt *reschedule;
+	sqlite3_stmt *make_due;
+	struct job jobs[MAX_JOBS];
+	int n_jobs;
+	char currency[4];
+	int decimals;
+	int64_t store_ready_at;		/* no store requests before this time */
+	int backoff_s;
+	bool auth_paused;
+
+	/* status, guarded by lock */
+	struct worker_status status;
+};
+
+static int64_t
+now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static void
+status_update(struct worker *w, void (*fn)(struct worker_status *, void *),
+    void *arg)
+{
+	(void)pthread_mutex_lock(&w->lock);
+	fn(&w->status, arg);
+	(void)pthread_mutex_unlock(&w->lock);
+}
+
+void
+worker_get_status(struct worker *w, struct worker_status *out)
+{
+	(void)pthread_mutex_lock(&w->lock);
+	*out = w->status;
+	(void)pthread_mutex_unlock(&w->lock);
+}
+
+void
+worker_notify(void *arg)
+{
+	struct worker *w = arg;
+
+	(void)pthread_mutex_lock(&w->lock);
+	w->woken = true;
+	(void)pthread_cond_signal(&w->wake);
+	(void)pthread_mutex_unlock(&w->lock);
+}
+
+/* Sleep until notified, stopped, or timeout_ms passed. */
+static void
+idle(struct worker *w, long timeout_ms)
+{
+	struct timespec until;
+
+	(void)clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	(void)pthread_mutex_lock(&w->lock);
+	while (!w->woken && !atomic_load(&w->stop))
+		if (pthread_cond_timedwait(&w->wake, &w->lock, &until) != 0)
+			break;
+	w->woken = false;
+	(void)pthread_mutex_unlock(&w->lock);
+}
+
+/* ---- jobs ---------------------------------------------------------- */
+
+static int
+job_find(struct worker *w, int64_t order_id)
+{
+	for (int i = 0; i < MAX_JOBS; i++)
+		if (w->jobs[i].state != JOB_FREE && w->jobs[i].order_id == order_id)
+			return i;
+	return -1;
+}
+
+static int
+job_new(struct worker *w, int64_t order_id, int64_t max_event_id)
+{
+	for (int i = 0; i < MAX_JOBS; i++) {
+		if (w->jobs[i].state == JOB_FREE) {
+			w->jobs[i] = (struct job){ JOB_FETCH, order_id, max_event_id, NULL };
+			w->n_jobs++;
+			return i;
+		}
+	}
+	return -1;
+}
+
+static void
+job_free(struct worker *w, int j)
+{
+	json_decref(w->jobs[j].meta);
+	w->jobs[j] = (struct job){ 0 };
+	w->n_jobs--;
+}
+
+/* The job's events are settled: mark them done and forget the job. */
+static enum ts_rc
+job_done(struct worker *w, int j)
+{
+	sqlite3_stmt *st = w->settle;
+	enum ts_rc rc;
+
+	(void)sqlite3_bind_int64(st, 1, w->jobs[j].order_id);
+	(void)sqlite3_bind_int64(st, 2, w->jobs[j].max_event_id);
+	rc = db_rc(sqlite3_step(st));
+	(void)sqlite3_reset(st);
+	job_free(w, j);
+	return rc;
+}
+
+/* Give the job back to the queue, due when the store is expected back. */
+static void
+job_retry_later(struct worker *w, int j)
+{
+	sqlite3_stmt *st = w->reschedule;
+
+	(void)sqlite3_bind_int64(st, 1, w->jobs[j].order_id);
+	(void)sqlite3_bind_int64(st, 2, w->jobs[j].max_event_id);
+	(void)sqlite3_bind_int64(st, 3, w->store_ready_at);
+	(void)sqlite3_step(st);
+	(void)sqlite3_reset(st);
+	job_free(w, j);
+}
+
+/* ---- the store's health ------------------------------------------------ */
+
+static void
+set_reachable(struct worker_status *st, void *arg)
+{
+	st->store_reachable = *(bool *)arg;
+}
+
+static void
+set_paused(struct worker_status *st, void *arg)
+{
+	st->paused_auth = *(bool *)arg;
+}
+
+static void
+store_ok(struct worker *w)
+{
+	bool yes = true, no = false;
+
+	if (w->auth_paused) {
+		log_info("worker: store accepts our keys again, resuming");
+		w->auth_paused = false;
+		status_update(w, set_paused, &no);
+	}
+	if (w->backoff_s > 0) {
+		log_info("worker: store is back, retrying waiting orders now");
+		/* Everything that waited for the store is due now. */
+		(void)sqlite3_bind_int64(w->make_due, 1, now_s());
+		(void)sqlite3_step(w->make_due);
+		(void)sqlite3_reset(w->make_due);
+	}
+	w->backoff_s = 0;
+	w->store_ready_at = 0;
+	status_update(w, set_reachable, &yes);
+}
+
+/* Exponential backoff with +-25 % jitter; Retry-After wins when longer. */
+static void
+store_failed(struct worker *w, const struct wc_call *c)
+{
+	unsigned char r = 0;
+	int wait_s;
+	bool reachable = c->status != 0, yes = true;
+
+	if (c->rc == TS_ERR_AUTH) {
+		if (!w->auth_paused)
+			log_error("worker: store refused our keys status=%ld code=%s:"
+			    " paused; check [store] consumer_key/consumer_secret",
+			    c->status, c->error_code);
+		w->auth_paused = true;
+		status_update(w, set_paused, &yes);
+		w->backoff_s = w->backoff_s == 0 ? 2 : w->backoff_s * 2;
+		if (w->backoff_s > AUTH_PROBE_MAX_S)
+			w->backoff_s = AUTH_PROBE_MAX_S;
+	} else {
+		w->backoff_s = w->backoff_s == 0 ? 1 : w->backoff_s * 2;
+		if (w->backoff_s > BACKOFF_MAX_S)
+			w->backoff_s = BACKOFF_MAX_S;
+	}
+	(void)RAND_bytes(&r, 1);
+	wait_s = w->backoff_s * (75 + (r % 51)) / 100;
+	if (wait_s < 1)
+		wait_s = 1;
+	if (c->retry_after_s > wait_s)
+		wait_s = (int)(c->retry_after_s > 3600 ? 3600 : c->retry_after_s);
+	w->store_ready_at = now_s() + wait_s;
+	status_update(w, set_reachable, &reachable);
+	if (c->rc != TS_ERR_AUTH)
+		log_warn("worker: store request failed status=%ld code=%s: retry in %ds",
+		    c->status, c->error_code, wait_s);
+}
+
+/* ---- claim -------------------------------------------------------------- */
+
+/*
+ * Take pending orders into jobs. An order whose every pending event carries
+ * the fingerprint of the state already applied is settled at once.
+ */
+static enum ts_rc
+claim(struct worker *w, int64_t now)
+{
+	sqlite3_stmt *st = w->claim;
+	int want = MAX_JOBS - w->n_jobs;
+	enum ts_rc rc = TS_OK;
+	int src, skipped = 0;
+
+	if (want <= 0)
+		return TS_OK;
+	(void)sqlite3_bind_int64(st, 1, now);
+	(void)sqlite3_bind_int(st, 2, want + w->n_jobs);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t order_id = sqlite3_column_int64(st, 0);
+		int64_t max_id = sqlite3_column_int64(st, 1);
+		bool current = sqlite3_column_int(st, 2) != 0;
+		int j;
+
+		if (job_find(w, order_id) >= 0)
+			continue;
+		if ((j = job_new(w, order_id, max_id)) < 0)
+			break;
+		if (current) {
+			if ((rc = job_done(w, j)) != TS_OK)
+				break;
+			skipped++;
+		}
+	}
+	if (src != SQLITE_ROW && src != SQLITE_DONE)
+		rc = db_rc(src);
+	(void)sqlite3_reset(st);
+	if (skipped > 0)
+		log_debug("worker: settled orders=%d without a fetch (already current)",
+		    skipped);
+	return rc;
+}
+
+/* ---- starting calls -------------------------------------------------------- */
+
+static int
+collect(struct worker *w, enum job_state from, struct call_ctx *ctx)
+{
+	ctx->n = 0;
+	for (int i = 0; i < MAX_JOBS && ctx->n < BATCH; i++)
+		if (w->jobs[i].state == from)
+			ctx->job[ctx->n++] = i;
+	return (int)ctx->n;
+}
+
+static int
+count_state(struct worker *w, enum job_state s)
+{
+	int n = 0;
+
+	for (int i = 0; i < MAX_JOBS; i++)
+		n += w->jobs[i].state == s;
+	return n;
+}
+
+static bool
+start_call(struct worker *w, struct wc_call *c, struct call_ctx *ctx, int kind,
+    enum job_state next)
+{
+	if (c == NULL) {
+		free(ctx);
+		return false;
+	}
+	c->kind = kind;
+	c->user = ctx;
+	if (wc_client_start(w->wc, c) != TS_OK) {
+		wc_call_free(c);
+		free(ctx);
+		return false;
+	}
+	for (size_t i = 0; i < ctx->n; i++)
+		w->jobs[ctx->job[i]].state = next;
+	return true;
+}
+
+static bool
+start_fetch(struct worker *w, enum job_state from)
+{
+	struct call_ctx *ctx = calloc(1, sizeof(*ctx));
+	int64_t ids[BATCH];
+
+	if (ctx == NULL || collect(w, from, ctx) == 0) {
+		free(ctx);
+		return false;
+	}
+	if (from == JOB_FETCH_ONE)
+		ctx->n = 1;
+	for (size_t i = 0; i < ctx->n; i++)
+		ids[i] = w->jobs[ctx->job[i]].order_id;
+	return start_call(w, ctx->n == 1 ? wc_call_get_order(ids[0]) :
+	    wc_call_get_orders(ids, ctx->n), ctx,
+	    ctx->n == 1 ? CALL_FETCH_ONE : CALL_FETCH, JOB_FETCHING);
+}
+
+static bool
+start_write(struct worker *w)
+{
+	struct call_ctx *ctx = calloc(1, sizeof(*ctx));
+	json_t *update;
+
+	if (ctx == NULL || collect(w, JOB_WRITE, ctx) == 0) {
+		free(ctx);
+		return false;
+	}
+	if (ctx->n == 1) {
+		struct job *job = &w->jobs[ctx->job[0]];
+		return start_call(w, wc_call_put_order(job->order_id,
+		    json_pack("{s:O}", "meta_data", job->meta)), ctx, CALL_WRITE,
+		    JOB_WRITING);
+	}
+	if ((update = json_array()) == NULL) {
+		free(ctx);
+		return false;
+	}
+	for (size_t i = 0; i < ctx->n; i++) {
+		struct job *job = &w->jobs[ctx->job[i]];
+		(void)json_array_append_new(update, json_pack("{s:I,s:O}", "id",
+		    (json_int_t)job->order_id, "meta_data", job->meta));
+	}
+	return start_call(w, wc_call_batch_orders(json_pack("{s:o}", "update",
+	    update)), ctx, CALL_WRITE, JOB_WRITING);
+}
+
+/*
+ * Fill free REST slots. Writes go first once a full batch is ready (they
+ * finish jobs and free memory) or when no more orders wait to be fetched.
+ */
+static void
+start_calls(struct worker *w)
+{
+	if (w->store_ready_at > now_s())
+		return;
+	while (wc_client_in_flight(w->wc) < w->cfg->max_in_flight) {
+		int writes = count_state(w, JOB_WRITE);
+		int fetches = count_state(w, JOB_FETCH);
+		bool started = false;
+
+		if (writes >= BATCH || (writes > 0 && fetches == 0))
+			started = start_write(w);
+		else if (fetches > 0)
+			started = start_fetch(w, JOB_FETCH);
+		if (!started && count_state(w, JOB_FETCH_ONE) > 0)
+			started = start_fetch(w, JOB_FETCH_ONE);
+		if (!started)
+			break;
+		/* While the store is unknown, one request at a time probes it. */
+		if (w->backoff_s > 0)
+			break;
+	}
+}
+
+/* ---- completions ----------------------------------------------------------- */
+
+static void
+count_result(struct worker_status *st, void *arg)
+{
+	const struct sync_result *r = arg;
+
+	if (r->ignored)
+		return;
+	if (r->error_code != NULL) {
+		st->orders_failed++;
+	} else {
+		st->orders_synced++;
+		st->last_sync_at = now_s();
+	}
+}
+
+/* After sync: the job waits for its write-back or is finished. */
+static enum ts_rc
+after_sync(struct worker *w, int j, struct sync_result *r)
+{
+	status_update(w, count_result, r);
+	if (r->ignored)
+		log_debug("worker: ignored order=%" PRId64 " (checkout draft)", r->order_id);
+	else if (r->error_code != NULL)
+		log_warn("worker: order failed order=%" PRId64 " error=%s: %s",
+		    r->order_id, r->error_code, r->error_message);
+	else
+		log_info("worker: synced order=%" PRId64 " customer=%" PRId64 "%s%s",
+		    r->order_id, r->customer_id, r->counted ? " counted" : "",
+		    r->customer_created ? " new_customer" : "");
+	if (r->meta != NULL) {
+		w->jobs[j].meta = r->meta;
+		r->meta = NULL;
+		w->jobs[j].state = JOB_WRITE;
+		return TS_OK;
+	}
+	return job_done(w, j);
+}
+
+/* A fetched page: apply every order in one transaction. */
+static void
+on_fetched(struct worker *w, struct wc_call *c, struct call_ctx *ctx)
+{
+	int64_t now = now_s();
+	bool seen[BATCH] = { false };
+	size_t i;
+	json_t *doc;
+	enum ts_rc rc;
+
+	if (c->kind == CALL_FETCH_ONE && c->rc == TS_ERR_NOTFOUND) {
+		/* 404: deleted for good. */
+		struct sync_result r;
+		if ((rc = db_begin(w->db)) == TS_OK &&
+		    (rc = sync_apply_missing(w->sync, w->jobs[ctx->job[0]].order_id,
+		    false, now, &r)) == TS_OK && (rc = after_sync(w, ctx->job[0],
+		    &r)) == TS_OK)
+			rc = db_commit(w->db);
+		sync_result_fini(&r);
+		if (rc != TS_OK) {
+			db_rollback(w->db);
+			job_retry_later(w, ctx->job[0]);
+		}
+		return;
+	}
+	if (c->rc != TS_OK) {
+		store_failed(w, c);
+		for (i = 0; i < ctx->n; i++)
+			job_retry_later(w, ctx->job[i]);
+		return;
+	}
+	store_ok(w);
+	if ((rc = db_begin(w->db)) != TS_OK) {
+		for (i = 0; i < ctx->n; i++)
+			job_retry_later(w, ctx->job[i]);
+		return;
+	}
+	/* GET /orders/{id} answers one object; ?include= a list. */
+	json_t *list = json_is_array(c->response) ? json_incref(c->response) :
+	    json_pack("[O]", c->response);
+	json_array_foreach(list, i, doc) {
+		int64_t id = (int64_t)json_integer_value(json_object_get(doc, "id"));
+		struct sync_result r;
+		size_t k;
+
+		for (k = 0; k < ctx->n; k++)
+			if (!seen[k] && w->jobs[ctx->job[k]].order_id == id)
+				break;
+		if (k == ctx->n)
+			continue;	/* not asked for */
+		seen[k] = true;
+		if ((rc = sync_apply_order(w->sync, doc, now, &r)) != TS_OK)
+			break;
+		rc = after_sync(w, ctx->job[k], &r);
+		sync_result_fini(&r);
+		if (rc != TS_OK)
+			break;
+	}
+	json_decref(list);
+	if (rc == TS_OK)
+		rc = db_commit(w->db);
+	if (rc != TS_OK) {
+		log_error("worker: database write failed (%s): orders retried later",
+		    rc_name(rc));
+		db_rollback(w->db);
+		w->store_ready_at = now + 5;
+		for (i = 0; i < ctx->n; i++)
+			if (w->jobs[ctx->job[i]].state != JOB_FREE)
+				job_retry_later(w, ctx->job[i]);
+		return;
+	}
+	/*
+	 * The list leaves trashed orders out: ask for those one by one, to
+	 * tell the trash (200, status trash) from a deletion (404).
+	 */
+	for (i = 0; i < ctx->n; i++)
+		if (!seen[i] && w->jobs[ctx->job[i]].state == JOB_FETCHING)
+			w->jobs[ctx->job[i]].state = JOB_FETCH_ONE;
+}
+
+static void
+count_write(struct worker_status *st, void *arg)
+{
+	(void)arg;
+	st->meta_writes++;
+}
+
+/*
+ * A write-back came back. The batch answers each order with its state after
+ * the write (or a per-item error): applying that state records the new
+ * fingerprint, so the order.updated echo of this very write finds the
+ * order current and costs nothing.
+ */
+static void
+on_written(struct worker *w, struct wc_call *c, struct call_ctx *ctx)
+{
+	int64_t now = now_s();
+	json_t *items, *item;
+	size_t i;
+	enum ts_rc rc;
+
+	if (c->rc == TS_ERR_INVALID && ctx->n == 1) {
+		/* PUT to an order deleted meanwhile answers 400: nothing to write on. */
+		log_warn("worker: meta write refused order=%" PRId64 " status=%ld code=%s",
+		    w->jobs[ctx->job[0]].order_id, c->status, c->error_code);
+		if (db_begin(w->db) == TS_OK &&
+		    sync_set_writeback(w->sync, w->jobs[ctx->job[0]].order_id, NULL) == TS_OK &&
+		    job_done(w, ctx->job[0]) == TS_OK && db_commit(w->db) == TS_OK)
+			return;
+		db_rollback(w->db);
+		job_retry_later(w, ctx->job[0]);
+		return;
+	}
+	if (c->rc != TS_OK) {
+		/* Keep the jobs and their meta: written when the store is back. */
+		store_failed(w, c);
+		for (i = 0; i < ctx->n; i++)
+			w->jobs[ctx->job[i]].state = JOB_WRITE;
+		return;
+	}
+	store_ok(w);
+	items = json_is_array(json_object_get(c->response, "update")) ?
+	    json_incref(json_object_get(c->response, "update")) :
+	    json_pack("[O]", c->response);
+	if ((rc = db_begin(w->db)) != TS_OK) {
+		json_decref(items);
+		for (i = 0; i < ctx->n; i++)
+			w->jobs[ctx->job[i]].state = JOB_WRITE;
+		w->store_ready_at = now + 5;
+		return;
+	}
+	json_array_foreach(items, i, item) {
+		int64_t id = (int64_t)json_integer_value(json_object_get(item, "id"));
+		json_t *err = json_object_get(item, "error");
+		struct sync_result r;
+		size_t k;
+		int j;
+
+		for (k = 0; k < ctx->n; k++)
+			if (w->jobs[ctx->job[k]].state == JOB_WRITING &&
+			    w->jobs[ctx->job[k]].order_id == id)
+				break;
+		if (k == ctx->n)
+			continue;
+		j = ctx->job[k];
+		if (err != NULL) {
+			log_warn("worker: meta write refused order=%" PRId64 " code=%s",
+			    id, json_string_value(json_object_get(err, "code")));
+			if ((rc = sync_set_writeback(w->sync, id, NULL)) != TS_OK ||
+			    (rc = job_done(w, j)) != TS_OK)
+				break;
+			continue;
+		}
+		if ((rc = sync_apply_order(w->sync, item, now, &r)) != TS_OK)
+			break;
+		if (r.meta != NULL)
+			log_warn("worker: order=%" PRId64 " meta still differs after"
+			    " the write; not writing again", id);
+		sync_result_fini(&r);
+		if ((rc = sync_mark_written(w->sync, id, now)) != TS_OK)
+			break;
+		status_update(w, count_write, NULL);
+		if ((rc = job_done(w, j)) != TS_OK)
+			break;
+	}
+	json_decref(items);
+	if (rc == TS_OK)
+		rc = db_commit(w->db);
+	if (rc != TS_OK) {
+		db_rollback(w->db);
+		log_error("worker: database write failed (%s) after a meta write",
+		    rc_name(rc));
+	}
+	/* Anything the store did not answer for is written again later. */
+	for (i = 0; i < ctx->n; i++)
+		if (w->jobs[ctx->job[i]].state == JOB_WRITING)
+			w->jobs[ctx->job[i]].state = JOB_WRITE;
+}
+
+/* ---- settings, start-up and the loop -------------------------------------- */
+
+static enum ts_rc
+kv_get(struct worker *w, const char *key, char *buf, size_t size)
+{
+	sqlite3_stmt *st = NULL;
+	enum ts_rc rc;
+
+	buf[0] = '\0';
+	if ((rc = db_rc(sqlite3_prepare_v2(db_handle(w->db),
+	    "SELECT value FROM kv WHERE key = ?1", -1, &st, NULL))) != TS_OK)
+		return rc;
+	(void)sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		(void)snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+	else
+		rc = TS_ERR_NOTFOUND;
+	(void)sqlite3_finalize(st);
+	return rc;
+}
+
+static enum ts_rc
+kv_set(struct worker *w, const char *key, const char *value)
+{
+	sqlite3_stmt *st = NULL;
+	enum ts_rc rc;
+
+	if ((rc = db_rc(sqlite3_prepare_v2(db_handle(w->db),
+	    "INSERT INTO kv (key, value, updated_at) VALUES (?1, ?2, ?3)"
+	    " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+	    " updated_at = excluded.updated_at", -1, &st, NULL))) != TS_OK)
+		return rc;
+	(void)sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	(void)sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	(void)sqlite3_bind_int64(st, 3, now_s());
+	rc = db_rc(sqlite3_step(st));
+	(void)sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * The store's currency and money decimals: from [store] currency when set,
+ * else from the store's general settings (remembered for restarts while
+ * the store is down).
+ */
+static enum ts_rc
+learn_store_settings(struct worker *w)
+{
+	struct wc_call *c = NULL;
+	char cached[16];
+	size_t i;
+	json_t *v;
+	enum ts_rc rc;
+
+	w->decimals = 2;
+	if (kv_get(w, "store.decimals", cached, sizeof(cached)) == TS_OK)
+		w->decimals = atoi(cached);
+	if (w->cfg->currency[0] != '\0') {
+		(void)snprintf(w->currency, sizeof(w->currency), "%s", w->cfg->currency);
+		return TS_OK;
+	}
+	if ((c = wc_call_new(WC_GET, "/settings/general", NULL)) == NULL)
+		return TS_ERR_NOMEM;
+	rc = wc_client_perform(w->wc, c);
+	if (rc == TS_OK) {
+		store_ok(w);
+		json_array_foreach(c->response, i, v) {
+			const char *id = json_string_value(json_object_get(v, "id"));
+			const char *value = json_string_value(json_object_get(v, "value"));
+			if (id == NULL || value == NULL)
+				continue;
+			if (strcmp(id, "woocommerce_currency") == 0) {
+				(void)snprintf(w->currency, sizeof(w->currency), "%s", value);
+				(void)kv_set(w, "store.currency", w->currency);
+			} else if (strcmp(id, "woocommerce_price_num_decimals") == 0) {
+				w->decimals = atoi(value);
+				(void)kv_set(w, "store.decimals", value);
+			}
+		}
+	} else {
+		store_failed(w, c);
+	}
+	wc_call_free(c);
+	if (w->currency[0] == '\0' &&
+	    kv_get(w, "store.currency", w->currency, sizeof(w->currency)) != TS_OK)
+		return rc == TS_OK ? TS_ERR_INVALID : rc;
+	if (w->decimals < 0 || w->decimals > 4)
+		w->decimals = 2;
+	return TS_OK;
+}
+
+/* Meta whose write was cut short by a stop or crash: write it now. */
+static void
+resume_writebacks(struct worker *w)
+{
+	sqlite3_stmt *st = NULL;
+	int n = 0;
+
+	if (sqlite3_prepare_v2(db_handle(w->db), "SELECT order_id, writeback FROM"
+	    " order_sync WHERE writeback IS NOT NULL LIMIT ?1", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return;
+	(void)sqlite3_bind_int(st, 1, MAX_JOBS / 2);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *meta = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+		int j = meta != NULL ? job_new(w, sqlite3_column_int64(st, 0), 0) : -1;
+
+		if (j < 0) {
+			json_decref(meta);
+			continue;
+		}
+		w->jobs[j].state = JOB_WRITE;
+		w->jobs[j].meta = meta;
+		n++;
+	}
+	(void)sqlite3_finalize(st);
+	if (n > 0)
+		log_info("worker: resuming meta write-back orders=%d", n);
+}
+
+static const char claim_sql[] =
+	"SELECT e.order_id, MAX(e.id),"
+	/* settled without a fetch: every event carries the applied state */
+	" MAX(o.fingerprint IS NOT NULL) AND"
+	" MIN(COALESCE(e.fingerprint = o.fingerprint, 0))"
+	" FROM events AS e LEFT JOIN orders AS o ON o.id = e.order_id"
+	" WHERE e.state = 'pending' AND e.next_attempt_at <= ?1"
+	" AND e.order_id IS NOT NULL"
+	" GROUP BY e.order_id ORDER BY MIN(e.id) LIMIT ?2";
+
+static enum ts_rc
+prepare(struct worker *w)
+{
+	struct sync_settings set = { 0 };
+	struct wc_client_options opt = {
+		.base_url = w->cfg->store_url,
+		.auth = w->cfg->store_auth,
+		.consumer_key = w->cfg->consumer_key,
+		.consumer_secret = w->cfg->consumer_secret,
+		.ca_file = w->cfg->ca_file,
+		.timeout_ms = w->cfg->timeout_ms,
+		.max_in_flight = w->cfg->max_in_flight,
+	};
+	sqlite3 *h;
+	enum ts_rc rc;
+
+	if ((rc = db_open(w->cfg->db_path, &w->db, NULL)) != TS_OK ||
+	    (rc = wc_client_new(&opt, &w->wc)) != TS_OK)
+		return rc;
+	h = db_handle(w->db);
+	if ((rc = db_rc(sqlite3_prepare_v3(h, claim_sql, -1,
+	    SQLITE_PREPARE_PERSISTENT, &w->claim, NULL))) != TS_OK ||
+	    (rc = db_rc(sqlite3_prepare_v3(h, "UPDATE events SET state = 'done'"
+	    " WHERE order_id = ?1 AND state = 'pending' AND id <= ?2", -1,
+	    SQLITE_PREPARE_PERSISTENT, &w->settle, NULL))) != TS_OK ||
+	    (rc = db_rc(sqlite3_prepare_v3(h, "UPDATE events SET attempts ="
+	    " attempts + 1, next_attempt_at = ?3 WHERE order_id = ?1 AND"
+	    " state = 'pending' AND id <= ?2", -1, SQLITE_PREPARE_PERSISTENT,
+	    &w->reschedule, NULL))) != TS_OK ||
+	    (rc = db_rc(sqlite3_prepare_v3(h, "UPDATE events SET next_attempt_at = 0"
+	    " WHERE state = 'pending' AND next_attempt_at > ?1", -1,
+	    SQLITE_PREPARE_PERSISTENT, &w->make_due, NULL))) != TS_OK)
+		return rc;
+	while (!atomic_load(&w->stop)) {
+		if ((rc = learn_store_settings(w)) == TS_OK)
+			break;
+		log_warn("worker: cannot learn the store's currency yet (%s);"
+		    " set [store] currency to start without the store", rc_name(rc));
+		idle(w, 1000L * (w->backoff_s > 0 ? w->backoff_s : 5));
+	}
+	if (atomic_load(&w->stop))
+		return TS_OK;
+	set.store_currency = w->currency;
+	set.qualifying_statuses = w->cfg->qualifying_statuses;
+	set.n_qualifying_statuses = w->cfg->n_qualifying_statuses;
+	set.decimals = w->decimals;
+	if ((rc = sync_new(w->db, &set, &w->sync)) != TS_OK)
+		return rc;
+	log_info("worker: started currency=%s decimals=%d in_flight=%d",
+	    w->currency, w->decimals, w->cfg->max_in_flight);
+	resume_writebacks(w);
+	return TS_OK;
+}
+
+static void
+heartbeat(struct worker_status *st, void *arg)
+{
+	struct worker *w = arg;
+
+	st->running = true;
+	st->last_loop_at = now_s();
+	st->in_progress = w->n_jobs;
+}
+
+static void
+dispatch(struct worker *w, struct wc_call *c)
+{
+	struct call_ctx *ctx = c->user;
+
+	switch (c->kind) {
+	case CALL_FETCH:
+	case CALL_FETCH_ONE:
+		on_fetched(w, c, ctx);
+		break;
+	case CALL_WRITE:
+		on_written(w, c, ctx);
+		break;
+	}
+	free(ctx);
+	wc_call_free(c);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	sigset_t all;
+	enum ts_rc rc;
+
+	/* Signals belong to main's sigwait(). */
+	(void)sigfillset(&all);
+	(void)pthread_sigmask(SIG_BLOCK, &all, NULL);
+	if ((rc = prepare(w)) != TS_OK) {
+		log_error("worker: cannot start (%s); orders stay queued", rc_name(rc));
+		return NULL;
+	}
+	while (!atomic_load(&w->stop)) {
+		int64_t now = now_s();
+		struct wc_call *done = NULL;
+
+		status_update(w, heartbeat, w);
+		if (now >= w->store_ready_at && claim(w, now) != TS_OK)
+			log_error("worker: cannot read the queue");
+		start_calls(w);
+		if (wc_client_in_flight(w->wc) > 0) {
+			if (wc_client_wait(w->wc, 250, &done) == TS_OK && done != NULL)
+				dispatch(w, done);
+			continue;
+		}
+		if (w->store_ready_at > now)
+			idle(w, (w->store_ready_at - now) * 1000);
+		else if (w->n_jobs == 0)
+			idle(w, 1000);
+	}
+	/*
+	 * Stopping: let the requests already sent finish (their results are
+	 * applied); what is left in hand stays queued for the next start.
+	 */
+	for (long waited = 0; wc_client_in_flight(w->wc) > 0 &&
+	    waited < w->cfg->timeout_ms; waited += 250) {
+		struct wc_call *done = NULL;
+		if (wc_client_wait(w->wc, 250, &done) == TS_OK && done != NULL)
+			dispatch(w, done);
+	}
+	return NULL;
+}
+
+enum ts_rc
+worker_start(const struct config *cfg, struct worker **out)
+{
+	struct worker *w;
+
+	*out = NULL;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return TS_ERR_NOMEM;
+	w->cfg = cfg;
+	(void)pthread_mutex_init(&w->lock, NULL);
+	(void)pthread_cond_init(&w->wake, NULL);
+	if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+		(void)pthread_cond_destroy(&w->wake);
+		(void)pthread_mutex_destroy(&w->lock);
+		free(w);
+		return TS_ERR_NOMEM;
+	}
+	*out = w;
+	return TS_OK;
+}
+
+void
+worker_stop(struct worker *w)
+{
+	if (w == NULL)
+		return;
+	atomic_store(&w->stop, true);
+	worker_notify(w);
+	(void)pthread_join(w->thread, NULL);
+	for (int i = 0; i < MAX_JOBS; i++)
+		if (w->jobs[i].state != JOB_FREE)
+			json_decref(w->jobs[i].meta);
+	wc_client_free(w->wc);
+	(void)sqlite3_finalize(w->claim);
+	(void)sqlite3_finalize(w->settle);
+	(void)sqlite3_finalize(w->reschedule);
+	(void)sqlite3_finalize(w->make_due);
+	sync_free(w->sync);
+	db_close(w->db);
+	(void)pthread_cond_destroy(&w->wake);
+	(void)pthread_mutex_destroy(&w->lock);
+	free(w);
+}
