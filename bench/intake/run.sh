@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# Intake benchmark: how many signed WooCommerce deliveries per second
+# tracksiesd verifies, stores (synchronous=FULL) and acknowledges, compared
+# with a bare libmicrohttpd responder of the same threading (the transport
+# limit); then checks that every 200 is a row, including across a kill -9.
+#
+# Prints figures and exits 0 when it ran; a missed target is printed as
+# "target: MISSED ...", not an exit status. Everything binds 127.0.0.1.
+#
+# env: BUILD=0         skip the Release build into build-bench/
+#      DURATION=15     seconds of each measured wrk run
+#      WARMUP=3        seconds of warm-up before each measured run (0: none)
+#      KILL_DURATION=5 seconds of wrk in the kill -9 round
+#      THREADS=2 CONNECTIONS=64   wrk -t / -c
+#      BENCH_TMP=DIR   where the temp dir (and so the database) goes
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root"
+
+: "${BUILD:=1}"
+: "${DURATION:=15}"
+: "${WARMUP:=3}"
+: "${KILL_DURATION:=5}"
+: "${THREADS:=2}"
+: "${CONNECTIONS:=64}"
+
+SECRET='realwc-webhook-secret-0123456789'
+BODY="$root/tests/fixtures/woocommerce/webhooks/21-order.created--order-create-completed-coupon-fee.body"
+SCRIPT="$here/post.lua"
+DAEMON="$root/build-bench/tracksiesd"
+BARE="$root/build-bench/tracksies_bench_bare"
+
+for tool in wrk sqlite3 openssl python3 cmake; do
+	command -v "$tool" >/dev/null || { echo "run.sh: $tool not found" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/tracksies-bench.XXXXXX")
+pids=()
+
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		if kill -0 "$p" 2>/dev/null; then
+			kill -TERM "$p" 2>/dev/null || true
+			for _ in $(seq 1 50); do
+				kill -0 "$p" 2>/dev/null || break
+				sleep 0.1
+			done
+			kill -KILL "$p" 2>/dev/null || true
+		fi
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '== %s\n' "$*" >&2; }
+
+# key=value lines written by post.lua's done()
+get() { sed -n "s/^$2=//p" "$1" | tail -n 1; }
+
+# awk arithmetic on strings, printed with a format
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Bounded wait until 127.0.0.1:$2 accepts, or $1 died: 10 s at most.
+wait_listening() {
+	local pid=$1 port=$2
+	for _ in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || return 1
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# Bounded wait for a process we started to exit after SIGTERM: 15 s.
+stop_pid() {
+	local pid=$1
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for _ in $(seq 1 150); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "run.sh: pid $pid ignored SIGTERM for 15 s, killing" >&2
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+# utime+stime of a live process, in seconds
+cpu_seconds() {
+	local hz
+	hz=$(getconf CLK_TCK)
+	awk -v hz="$hz" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
+}
+
+write_config() {
+	local dir=$1 port=$2
+	cat >"$dir/tracksiesd.conf" <<EOF
+[store]
+url = http://127.0.0.1:9
+consumer_key = ck_bench
+consumer_secret = cs_bench
+currency = USD
+[webhook]
+listen = 127.0.0.1:$port
+secret = $SECRET
+[admin]
+listen = 127.0.0.1:0
+token = bench-admin-token-0123456789
+[database]
+path = $dir/tracksies.db
+[log]
+level = warn
+EOF
+	chmod 600 "$dir/tracksiesd.conf"
+}
+
+# start_daemon DIR: sets daemon_pid and daemon_port
+start_daemon() {
+	local dir=$1 attempt
+	mkdir -p "$dir"
+	for attempt in 1 2 3; do
+		daemon_port=$(free_port)
+		write_config "$dir" "$daemon_port"
+		"$DAEMON" --config "$dir/tracksiesd.conf" 2>>"$dir/daemon.log" &
+		daemon_pid=$!
+		pids+=("$daemon_pid")
+		if wait_listening "$daemon_pid" "$daemon_port"; then
+			return 0
+		fi
+		echo "run.sh: daemon did not come up (attempt $attempt):" >&2
+		tail -n 5 "$dir/daemon.log" >&2 || true
+		stop_pid "$daemon_pid"
+	done
+	exit 1
+}
+
+# run_wrk PORT SECONDS OUT
+run_wrk() {
+	BENCH_BODY="$BODY" BENCH_SIG="$sig" wrk -t"$THREADS" -c"$CONNECTIONS" \
+	    -d"$2"s --latency -s "$SCRIPT" \
+	    "http://127.0.0.1:$1/webhooks/woocommerce" >"$3" 2>&1 || true
+}
+
+count_rows() {
+	sqlite3 "$1" 'SELECT count(*) FROM events;'
+}
+
+# --- build -----------------------------------------------------------------
+if [ "$BUILD" != 0 ]; then
+	log "building Release into build-bench/"
+	if ! { cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release \
+	    -DTS_BUILD_TESTS=OFF -DTS_BUILD_BENCH=ON &&
+	    cmake --build build-bench -j2; } >"$tmp/build.log" 2>&1; then
+		cat "$tmp/build.log" >&2
+		exit 1
+	fi
+fi
+if [ ! -x "$DAEMON" ] || [ ! -x "$BARE" ]; then
+	echo "run.sh: build-bench/ has no binaries" >&2
+	exit 1
+fi
+
+sig=$(openssl dgst -sha256 -hmac "$SECRET" -binary <"$BODY" | openssl base64 -A)
+body_bytes=$(wc -c <"$BODY")
+fs=$(df -PT "$tmp" | awk 'NR == 2 { print $2 }')
+
+# --- 1. the daemon -----------------------------------------------------------
+log "daemon: ${WARMUP}s warm-up + ${DURATION}s, wrk -t$THREADS -c$CONNECTIONS"
+start_daemon "$tmp/d"
+if [ "$WARMUP" != 0 ]; then
+	run_wrk "$daemon_port" "$WARMUP" "$tmp/d/warm.out"
+else
+	echo "status_200=0" >"$tmp/d/warm.out"
+fi
+cpu0=$(cpu_seconds "$daemon_pid")
+run_wrk "$daemon_port" "$DURATION" "$tmp/d/wrk.out"
+cpu1=$(cpu_seconds "$daemon_pid")
+rss_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$daemon_pid/status")
+stop_pid "$daemon_pid"
+d_rows=$(count_rows "$tmp/d/tracksies.db")
+d_acked=$(( $(get "$tmp/d/warm.out" status_200) + $(get "$tmp/d/wrk.out" status_200) ))
+d_logs=$(wc -l <"$tmp/d/daemon.log")
+d_cpu=$(calc "%.2f" "$cpu1 - $cpu0")
+
+# --- 2. the bare responder ---------------------------------------------------
+log "bare: ${WARMUP}s warm-up + ${DURATION}s"
+mkdir -p "$tmp/b"
+"$BARE" 0 >"$tmp/b/port" 2>"$tmp/b/bare.log" &
+bare_pid=$!
+pids+=("$bare_pid")
+bare_port=
+for _ in $(seq 1 100); do
+	bare_port=$(get "$tmp/b/port" port)
+	[ -n "$bare_port" ] && break
+	kill -0 "$bare_pid" 2>/dev/null || break
+	sleep 0.1
+done
+[ -n "$bare_port" ] || { echo "run.sh: bare did not start" >&2; cat "$tmp/b/bare.log" >&2; exit 1; }
+if [ "$WARMUP" != 0 ]; then
+	run_wrk "$bare_port" "$WARMUP" "$tmp/b/warm.out"
+fi
+cpu0=$(cpu_seconds "$bare_pid")
+run_wrk "$bare_port" "$DURATION" "$tmp/b/wrk.out"
+cpu1=$(cpu_seconds "$bare_pid")
+b_rss_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$bare_pid/status")
+stop_pid "$bare_pid"
+b_cpu=$(calc "%.2f" "$cpu1 - $cpu0")
+
+# --- 3. kill -9 durability ---------------------------------------------------
+kill_ms=$(( 1000 + RANDOM % 3001 ))
+log "kill -9: ${KILL_DURATION}s of wrk, SIGKILL at $(calc "%.3f" "$kill_ms / 1000")s"
+start_daemon "$tmp/k"
+run_wrk "$daemon_port" "$KILL_DURATION" "$tmp/k/wrk.out" &
+wrk_pid=$!
+pids+=("$wrk_pid")
+sleep "$(calc "%.3f" "$kill_ms / 1000")"
+kill -KILL "$daemon_pid" 2>/dev/null || true
+wait "$daemon_pid" 2>/dev/null || true
+wait "$wrk_pid" || true
+k_acked=$(get "$tmp/k/wrk.out" status_200)
+k_rows=$(count_rows "$tmp/k/tracksies.db")
+k_errs=$(( $(get "$tmp/k/wrk.out" errors_connect) + $(get "$tmp/k/wrk.out" errors_read) + $(get "$tmp/k/wrk.out" errors_write) ))
+if [ "$k_rows" -ge "$k_acked" ]; then
+	kill9="kill9: acked=$k_acked stored=$k_rows lost=0 (killed at ${kill_ms}ms, socket errors after: $k_errs)"
+else
+	kill9="kill9: acked=$k_acked stored=$k_rows LOST=$(( k_acked - k_rows )) !!! ACKNOWLEDGED DELIVERIES LOST !!!"
+fi
+
+# --- summary -----------------------------------------------------------------
+d_rps=$(get "$tmp/d/wrk.out" rps_200)
+b_rps=$(get "$tmp/b/wrk.out" rps_200)
+ratio=$(calc "%.3f" "$d_rps / $b_rps")
+d_other=$(get "$tmp/d/wrk.out" status_other)
+b_other=$(get "$tmp/b/wrk.out" status_other)
+d_errs=$(( $(get "$tmp/d/wrk.out" errors_connect) + $(get "$tmp/d/wrk.out" errors_read) + $(get "$tmp/d/wrk.out" errors_write) + $(get "$tmp/d/wrk.out" errors_timeout) ))
+b_errs=$(( $(get "$tmp/b/wrk.out" errors_connect) + $(get "$tmp/b/wrk.out" errors_read) + $(get "$tmp/b/wrk.out" errors_write) + $(get "$tmp/b/wrk.out" errors_timeout) ))
+if [ "$d_rows" -ge "$d_acked" ]; then
+	stored="stored: acked=$d_acked rows=$d_rows ok (extra rows, cut at the end: $(( d_rows - d_acked )))"
+else
+	stored="stored: acked=$d_acked rows=$d_rows MISSING=$(( d_acked - d_rows )) !!!"
+fi
+
+echo
+echo "=== tracksiesd intake benchmark ==="
+echo "host: $(nproc) cores, $(uname -r), db on $fs; payload ${body_bytes} B order.updated, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (+${WARMUP}s warm-up)"
+printf 'daemon: deliveries/s=%s  p50_ms=%s  p99_ms=%s  max_ms=%s  non200=%s  sock_errors=%s  cpu_s=%s  peak_rss_kb=%s\n' \
+    "$d_rps" "$(get "$tmp/d/wrk.out" p50_ms)" "$(get "$tmp/d/wrk.out" p99_ms)" \
+    "$(get "$tmp/d/wrk.out" max_ms)" "$d_other" "$d_errs" "$d_cpu" "$rss_kb"
+printf 'bare:   deliveries/s=%s  p50_ms=%s  p99_ms=%s  max_ms=%s  non200=%s  sock_errors=%s  cpu_s=%s  peak_rss_kb=%s\n' \
+    "$b_rps" "$(get "$tmp/b/wrk.out" p50_ms)" "$(get "$tmp/b/wrk.out" p99_ms)" \
+    "$(get "$tmp/b/wrk.out" max_ms)" "$b_other" "$b_errs" "$b_cpu" "$b_rss_kb"
+echo "ratio daemon/bare: $ratio"
+echo "peak RSS daemon: $(calc "%.1f" "$rss_kb / 1024") MiB (VmHWM)"
+echo "$stored"
+echo "$kill9"
+if [ "$d_logs" -gt 0 ]; then
+	echo "daemon log: $d_logs line(s) at level warn; last:"
+	tail -n 3 "$tmp/d/daemon.log" | sed 's/^/  /'
+fi
+if awk "BEGIN { exit !($ratio >= 0.5) }"; then
+	echo "target: met    ratio >= 0.5 ($ratio)"
+else
+	echo "target: MISSED ratio >= 0.5 ($ratio)"
+fi
+if awk "BEGIN { exit !($d_rps >= 5000) }"; then
+	echo "target: met    >= 5000 deliveries/s ($d_rps)"
+else
+	echo "target: MISSED >= 5000 deliveries/s ($d_rps)"
+fi
+exit 0
