@@ -11,7 +11,11 @@ CREATE TABLE events (
 	webhook_id INTEGER,				-- X-WC-Webhook-ID
 	delivery_id TEXT,				-- X-WC-Webhook-Delivery-ID: NOT unique
 	order_id INTEGER,				-- NULL when the payload had none
-	fingerprint INTEGER,				-- of the payload's order (wc_order_fingerprint), or NULL
+	-- what a full order payload said, so that a payload showing the state
+	-- already applied needs no fetch (the echo of our own write, repeats)
+	modified_at INTEGER,				-- date_modified_gmt, unix seconds
+	status TEXT,
+	total_minor INTEGER,
 	state TEXT NOT NULL DEFAULT 'pending'
 		CHECK (state IN ('pending', 'done', 'failed')),
 	attempts INTEGER NOT NULL DEFAULT 0,

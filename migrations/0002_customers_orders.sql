@@ -67,7 +67,6 @@ CREATE TABLE orders (
 	item_count INTEGER NOT NULL DEFAULT 0,
 	refunded_minor INTEGER NOT NULL DEFAULT 0,
 	refund_count INTEGER NOT NULL DEFAULT 0,
-	fingerprint INTEGER,				-- of the state applied last
 	fetched_at INTEGER NOT NULL
 );
 CREATE INDEX orders_customer ON orders (customer_id, created_at);

@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 
 #include "tracksies/config.h"
 #include "tracksies/db.h"
@@ -18,11 +20,12 @@
 #include "tracksies/intake.h"
 #include "tracksies/log.h"
 #include "tracksies/migrate.h"
+#include "tracksies/profile.h"
 #include "tracksies/queue.h"
 #include "tracksies/worker.h"
 
 #define EXIT_CONFIG 78		/* EX_CONFIG from sysexits.h */
-#define WEBHOOK_THREADS 16	/* request threads: also the largest commit group */
+#define WEBHOOK_THREADS 64	/* request threads: also the largest commit group */
 #define DRAIN_MS 10000
 
 static void
@@ -30,10 +33,12 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: tracksiesd --config PATH [--check-config]\n"
+	    "       tracksiesd --config PATH --customer EMAIL\n"
 	    "       tracksiesd --version | --help\n"
 	    "\n"
 	    "  -c, --config PATH   configuration file (see tracksiesd.conf.example)\n"
 	    "  -n, --check-config  validate the configuration and exit\n"
+	    "      --customer EMAIL  print that customer's profile as JSON and exit\n"
 	    "  -V, --version       print the version and exit\n"
 	    "  -h, --help          this text\n"
 	    "\n"
@@ -83,6 +88,42 @@ prepare_database(const struct config *cfg)
 		    from, to);
 	else
 		log_info("database: ready path=%s schema=%d", cfg->db_path, to);
+	return 0;
+}
+
+/* --customer: the profile the admin API would serve, on stdout. */
+static int
+show_customer(const struct config *cfg, const char *email)
+{
+	struct db *db = NULL;
+	json_t *profile = NULL;
+	int64_t id = 0;
+	sqlite3_int64 decimals = 2;
+	char *err = NULL;
+	enum ts_rc rc;
+
+	if ((rc = db_open(cfg->db_path, &db, &err)) != TS_OK ||
+	    (rc = migrate_apply(db, migrate_embedded, migrate_embedded_count,
+	    NULL, NULL, &err)) != TS_OK) {
+		fprintf(stderr, "tracksiesd: %s\n", err != NULL ? err : rc_name(rc));
+		free(err);
+		db_close(db);
+		return 1;
+	}
+	(void)db_query_int64(db, "SELECT CAST(value AS INTEGER) FROM kv"
+	    " WHERE key = 'store.decimals'", &decimals);
+	rc = profile_find_by_email(db, email, &id);
+	if (rc == TS_OK)
+		rc = profile_get(db, id, (int)decimals, (int64_t)time(NULL), &profile);
+	db_close(db);
+	if (rc != TS_OK) {
+		fprintf(stderr, "tracksiesd: %s\n", rc == TS_ERR_NOTFOUND ?
+		    "no customer with that email" : rc_name(rc));
+		return 1;
+	}
+	(void)json_dumpf(profile, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(profile);
 	return 0;
 }
 
@@ -179,9 +220,10 @@ main(int argc, char **argv)
 		{ "check-config", no_argument, NULL, 'n' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "customer", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config_path = NULL;
+	const char *config_path = NULL, *customer = NULL;
 	struct config *cfg = NULL;
 	int check_only = 0, opt, status;
 
@@ -191,6 +233,7 @@ main(int argc, char **argv)
 		case 'n': check_only = 1; break;
 		case 'V': printf("tracksiesd %s\n", TS_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
+		case 'C': customer = optarg; break;
 		default: usage(stderr); return 64;
 		}
 	}
@@ -206,6 +249,11 @@ main(int argc, char **argv)
 		printf("%s: configuration OK\n", config_path);
 		config_free(cfg);
 		return 0;
+	}
+	if (customer != NULL) {
+		status = show_customer(cfg, customer);
+		config_free(cfg);
+		return status;
 	}
 	log_set_level(cfg->log_level);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {

@@ -7,10 +7,12 @@
  * queue_enqueue links a slot on its stack into the batch being filled. If no
  * commit is running, that caller becomes the committer: it takes the whole
  * batch, writes it in one IMMEDIATE transaction (one WAL fsync), marks every
- * slot done and wakes the others. Callers that arrive meanwhile form the
- * next batch. So under load one fsync covers as many deliveries as there
- * are request threads waiting, and no caller returns before its row is
- * durable. The connection is only ever used by the current committer.
+ * slot done and wakes exactly those callers. Callers that arrived meanwhile
+ * form the next batch, and the committer hands the role to the first of
+ * them. So under load one fsync covers as many deliveries as there are
+ * request threads waiting, each caller is woken once, and no caller returns
+ * before its row is durable. The connection is only ever used by the
+ * current committer.
  */
 #include "tracksies/queue.h"
 
@@ -26,12 +28,13 @@ struct slot {
 	int64_t id;
 	enum ts_rc rc;
 	bool done;		/* guarded by queue.lock */
+	bool lead;		/* guarded by queue.lock: commit the next batch */
+	pthread_cond_t cv;	/* its owner waits here */
 	struct slot *next;
 };
 
 struct queue {
 	pthread_mutex_t lock;
-	pthread_cond_t done_cv;
 	struct slot *head;	/* the batch being filled; guarded by lock */
 	struct slot **tail;	/* guarded by lock */
 	bool committing;	/* guarded by lock */
@@ -46,7 +49,8 @@ struct queue {
 static const char insert_sql[] =
 	"INSERT INTO events (received_at, source, topic, webhook_id,"
 	" delivery_id, order_id, state, error_code, error_message, body_bytes,"
-	" fingerprint) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+	" modified_at, status, total_minor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+	" ?8, ?9, ?10, ?11, ?12, ?13)";
 
 enum ts_rc
 queue_open(const char *path, void (*notify)(void *arg), void *arg,
@@ -62,8 +66,14 @@ queue_open(const char *path, void (*notify)(void *arg), void *arg,
 	q->notify = notify;
 	q->notify_arg = arg;
 	(void)pthread_mutex_init(&q->lock, NULL);
-	(void)pthread_cond_init(&q->done_cv, NULL);
 	if ((rc = db_open(path, &q->db, NULL)) != TS_OK)
+		goto fail;
+	/*
+	 * Checkpoints copy the WAL into the database file and fsync it: not on
+	 * this connection, whose commits every webhook request waits for. The
+	 * worker checkpoints (worker.c), and the last close checkpoints too.
+	 */
+	if ((rc = db_exec(q->db, "PRAGMA wal_autocheckpoint=0")) != TS_OK)
 		goto fail;
 	if ((rc = db_rc(sqlite3_prepare_v3(db_handle(q->db), insert_sql, -1,
 	    SQLITE_PREPARE_PERSISTENT, &q->insert, NULL))) != TS_OK)
@@ -82,7 +92,6 @@ queue_close(struct queue *q)
 		return;
 	(void)sqlite3_finalize(q->insert);
 	db_close(q->db);
-	(void)pthread_cond_destroy(&q->done_cv);
 	(void)pthread_mutex_destroy(&q->lock);
 	free(q);
 }
@@ -119,10 +128,15 @@ insert_one(struct queue *q, const struct queue_event *ev, int64_t now,
 	bind_text_or_null(s, 8, ev->error_code);
 	bind_text_or_null(s, 9, ev->error_message);
 	(void)sqlite3_bind_int64(s, 10, (sqlite3_int64)ev->body_bytes);
-	if (ev->fingerprint != 0)
-		(void)sqlite3_bind_int64(s, 11, ev->fingerprint);
+	if (ev->modified_at > 0)
+		(void)sqlite3_bind_int64(s, 11, ev->modified_at);
 	else
 		(void)sqlite3_bind_null(s, 11);
+	bind_text_or_null(s, 12, ev->order_status);
+	if (ev->has_total)
+		(void)sqlite3_bind_int64(s, 13, ev->total_minor);
+	else
+		(void)sqlite3_bind_null(s, 13);
 	rc = db_rc(sqlite3_step(s));
 	*id = sqlite3_last_insert_rowid(db_handle(q->db));
 	(void)sqlite3_reset(s);
@@ -163,44 +177,56 @@ enum ts_rc
 queue_enqueue(struct queue *q, const struct queue_event *ev, int64_t *id_out)
 {
 	struct slot me = { .ev = ev, .rc = TS_ERR_IO };
+	struct slot *batch, *next;
+	uint64_t n = 0;
+	bool notify;
 
+	(void)pthread_cond_init(&me.cv, NULL);
 	(void)pthread_mutex_lock(&q->lock);
 	*q->tail = &me;
 	q->tail = &me.next;
-	while (!me.done) {
-		if (q->committing) {
-			(void)pthread_cond_wait(&q->done_cv, &q->lock);
-			continue;
-		}
-		struct slot *batch = q->head;
-		uint64_t n = 0;
-		bool notify;
-
+	if (!q->committing) {
 		q->committing = true;
-		q->head = NULL;
-		q->tail = &q->head;
-		(void)pthread_mutex_unlock(&q->lock);
-
-		notify = commit_batch(q, batch);
-
-		(void)pthread_mutex_lock(&q->lock);
-		/* A slot lives on its owner's stack: no touching after done. */
-		for (struct slot *s = batch, *next; s != NULL; s = next) {
-			next = s->next;
-			n += s->rc == TS_OK;
-			s->done = true;
-		}
-		q->committing = false;
-		q->commits++;
-		q->events += n;
-		(void)pthread_cond_broadcast(&q->done_cv);
-		if (notify && q->notify != NULL) {
-			(void)pthread_mutex_unlock(&q->lock);
-			q->notify(q->notify_arg);
-			(void)pthread_mutex_lock(&q->lock);
-		}
+		me.lead = true;
 	}
+	while (!me.done && !me.lead)
+		(void)pthread_cond_wait(&me.cv, &q->lock);
+	if (me.done)
+		goto out;
+
+	/* The committer: everything queued so far, in one transaction. */
+	batch = q->head;
+	q->head = NULL;
+	q->tail = &q->head;
 	(void)pthread_mutex_unlock(&q->lock);
+
+	notify = commit_batch(q, batch);
+
+	(void)pthread_mutex_lock(&q->lock);
+	/* A slot lives on its owner's stack: no touching it after done. */
+	for (struct slot *s = batch; s != NULL; s = next) {
+		next = s->next;
+		n += s->rc == TS_OK;
+		s->done = true;
+		if (s != &me)
+			(void)pthread_cond_signal(&s->cv);
+	}
+	q->commits++;
+	q->events += n;
+	if (q->head != NULL) {
+		q->head->lead = true;
+		(void)pthread_cond_signal(&q->head->cv);
+	} else {
+		q->committing = false;
+	}
+	if (notify && q->notify != NULL) {
+		(void)pthread_mutex_unlock(&q->lock);
+		q->notify(q->notify_arg);
+		(void)pthread_mutex_lock(&q->lock);
+	}
+out:
+	(void)pthread_mutex_unlock(&q->lock);
+	(void)pthread_cond_destroy(&me.cv);
 	if (id_out != NULL)
 		*id_out = me.rc == TS_OK ? me.id : 0;
 	return me.rc;

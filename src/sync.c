@@ -49,9 +49,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " tax_minor, wp_user_id, payment_method, payment_method_title,"
 	    " shipping_methods, coupon_codes, customer_note, billing_json,"
 	    " shipping_json, tracking_json, item_count, refunded_minor, refund_count,"
-	    " fetched_at, fingerprint) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-	    " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,"
-	    " ?24, ?25)"
+	    " fetched_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+	    " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
 	    " ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id,"
 	    " number = excluded.number, status = excluded.status,"
 	    " currency = excluded.currency, created_at = excluded.created_at,"
@@ -69,8 +68,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " tracking_json = excluded.tracking_json,"
 	    " item_count = excluded.item_count,"
 	    " refunded_minor = excluded.refunded_minor,"
-	    " refund_count = excluded.refund_count, fetched_at = excluded.fetched_at,"
-	    " fingerprint = excluded.fingerprint",
+	    " refund_count = excluded.refund_count, fetched_at = excluded.fetched_at",
 	[S_DELETE_ITEMS] = "DELETE FROM order_items WHERE order_id = ?1",
 	[S_INSERT_ITEM] =
 	    "INSERT INTO order_items (order_id, product_id, variation_id, name, sku,"
@@ -119,8 +117,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " synced_at = COALESCE(excluded.synced_at, order_sync.synced_at),"
 	    " updated_at = excluded.updated_at, writeback = excluded.writeback",
 	[S_MARK_GONE] =
-	    "UPDATE orders SET status = ?2, fetched_at = ?3, fingerprint = NULL"
-	    " WHERE id = ?1",
+	    "UPDATE orders SET status = ?2, fetched_at = ?3 WHERE id = ?1",
 	[S_MARK_WRITTEN] =
 	    "UPDATE order_sync SET writeback = NULL, meta_written_at = ?2"
 	    " WHERE order_id = ?1",
@@ -335,7 +332,6 @@ store_order(struct sync *s, const struct wc_order *o, int64_t customer_id,
 	(void)sqlite3_bind_int64(st, 22, o->refunded_minor);
 	(void)sqlite3_bind_int64(st, 23, (sqlite3_int64)o->n_refunds);
 	(void)sqlite3_bind_int64(st, 24, now);
-	(void)sqlite3_bind_int64(st, 25, wc_order_fingerprint(o));
 	if ((rc = step(st)) != TS_OK)
 		return rc;
 

@@ -117,66 +117,6 @@ wc_order_format_time(int64_t t, char *buf, size_t size)
 	    m, d, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
 }
 
-static uint64_t
-fnv_str(uint64_t h, const char *s)
-{
-	/* FNV-1a over the bytes and a terminating 0xff separator. */
-	for (; s != NULL && *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (h ^ 0xff) * 1099511628211ULL;
-}
-
-static uint64_t
-fnv_int(uint64_t h, int64_t v)
-{
-	char buf[32];
-
-	(void)snprintf(buf, sizeof(buf), "%lld", (long long)v);
-	return fnv_str(h, buf);
-}
-
-int64_t
-wc_order_fingerprint(const struct wc_order *o)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	h = fnv_int(h, o->id);
-	h = fnv_str(h, o->status);
-	h = fnv_str(h, o->currency);
-	h = fnv_str(h, o->number);
-	h = fnv_int(h, o->created_at);
-	h = fnv_int(h, o->total_minor);
-	h = fnv_int(h, o->discount_minor);
-	h = fnv_int(h, o->shipping_minor);
-	h = fnv_int(h, o->tax_minor);
-	h = fnv_int(h, o->wp_user_id);
-	h = fnv_str(h, o->email);
-	h = fnv_str(h, o->payment_method);
-	h = fnv_str(h, o->payment_method_title);
-	h = fnv_str(h, o->customer_note);
-	h = fnv_str(h, o->billing_json);
-	h = fnv_str(h, o->shipping_json);
-	h = fnv_str(h, o->shipping_methods);
-	h = fnv_str(h, o->coupon_codes);
-	h = fnv_str(h, o->tracking_json);
-	for (size_t i = 0; i < o->n_items; i++) {
-		h = fnv_int(h, o->items[i].product_id);
-		h = fnv_int(h, o->items[i].variation_id);
-		h = fnv_int(h, o->items[i].quantity);
-		h = fnv_int(h, o->items[i].total_minor);
-		h = fnv_str(h, o->items[i].name);
-	}
-	for (size_t i = 0; i < o->n_refunds; i++) {
-		h = fnv_int(h, o->refunds[i].id);
-		h = fnv_int(h, o->refunds[i].amount_minor);
-	}
-	h = fnv_str(h, o->meta_synced);
-	h = fnv_str(h, o->meta_customer_id);
-	h = fnv_str(h, o->meta_sync_error);
-	/* Stored as a signed SQLite INTEGER; 0 is kept for "none". */
-	return h == 0 ? 1 : (int64_t)h;
-}
-
 char *
 wc_order_normalize_email(const char *raw)
 {

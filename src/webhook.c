@@ -12,9 +12,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include <jansson.h>
-
 #include "tracksies/hmac.h"
+#include "tracksies/json_scan.h"
+#include "tracksies/money.h"
 #include "tracksies/wc_order.h"
 
 static const char *const sync_topics[] = {
@@ -91,64 +91,79 @@ is_ping(const struct webhook_request *req)
 
 /* A JSON id as WooCommerce sends it: an integer, or digits in a string. */
 static int64_t
-json_id(const json_t *v)
+scanned_id(const struct json_scan_field *f)
 {
-	if (json_is_integer(v))
-		return json_integer_value(v) > 0 ? (int64_t)json_integer_value(v) : 0;
-	if (json_is_string(v))
-		return parse_positive(json_string_value(v));
-	return 0;
+	char buf[24];
+
+	if (f->value == NULL || f->len == 0 || f->len >= sizeof(buf))
+		return 0;
+	memcpy(buf, f->value, f->len);
+	buf[f->len] = '\0';
+	return parse_positive(buf);
 }
 
+static int
+scanned_text(const struct json_scan_field *f, char *buf, size_t size)
+{
+	if (f->value == NULL || !f->is_string || f->len >= size)
+		return 0;
+	memcpy(buf, f->value, f->len);
+	buf[f->len] = '\0';
+	return 1;
+}
+
+enum { F_ID, F_ARG, F_STATUS, F_TOTAL, F_MODIFIED, F_COUNT };
+
+/*
+ * Validate the payload and read the order id from it, without building a
+ * tree: this runs for every delivery, ahead of the fsync that acknowledges
+ * it. Full order payloads (created, updated, restored) carry the state the
+ * store had at delivery time; its date_modified_gmt, status and total let
+ * the worker settle a delivery that shows nothing new without a fetch.
+ */
 static void
 read_order_id(const struct webhook_request *req, struct webhook_result *out)
 {
-	json_error_t err;
-	json_t *doc = NULL;
-	int64_t id = 0;
+	struct json_scan_field f[F_COUNT] = {
+		[F_ID] = { .key = "id" }, [F_ARG] = { .key = "arg" },
+		[F_STATUS] = { .key = "status" }, [F_TOTAL] = { .key = "total" },
+		[F_MODIFIED] = { .key = "date_modified_gmt" },
+	};
+	struct json_scan_error err;
+	int is_object = 0, is_action = strncmp(req->topic, "action.", 7) == 0;
+	char text[40];
+	int64_t id;
 
-	doc = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err);
-	if (doc == NULL) {
+	if (json_scan(req->body, req->body_len, f, F_COUNT, &is_object, &err) != TS_OK) {
 		(void)snprintf(out->reason, sizeof(out->reason),
 		    "malformed JSON at line %d column %d: %s", err.line,
 		    err.column, err.text);
 		out->verdict = WEBHOOK_MALFORMED;
 		return;
 	}
-	if (!json_is_object(doc)) {
+	if (!is_object) {
 		(void)snprintf(out->reason, sizeof(out->reason),
 		    "payload is not a JSON object");
 		out->verdict = WEBHOOK_MALFORMED;
-		goto out;
+		return;
 	}
 	/* action.* topics carry {"action": hook, "arg": order id}. */
-	if (strncmp(req->topic, "action.", 7) == 0)
-		id = json_id(json_object_get(doc, "arg"));
-	else
-		id = json_id(json_object_get(doc, "id"));
-	if (id <= 0) {
+	if ((id = scanned_id(&f[is_action ? F_ARG : F_ID])) <= 0) {
 		(void)snprintf(out->reason, sizeof(out->reason),
-		    "payload has no order id (\"%s\")",
-		    strncmp(req->topic, "action.", 7) == 0 ? "arg" : "id");
+		    "payload has no order id (\"%s\")", is_action ? "arg" : "id");
 		out->verdict = WEBHOOK_MALFORMED;
-		goto out;
+		return;
 	}
 	out->order_id = id;
 	out->verdict = WEBHOOK_QUEUE;
-	/*
-	 * Full order payloads (created, updated, restored) carry the state the
-	 * store had at delivery time: its fingerprint lets the worker skip the
-	 * fetch when it already holds that state (our own echo, a repeat).
-	 */
-	if (strncmp(req->topic, "order.", 6) == 0 &&
-	    strcmp(req->topic, "order.deleted") != 0) {
-		struct wc_order *order = NULL;
-		if (wc_order_parse(doc, 2, &order) == TS_OK)
-			out->fingerprint = wc_order_fingerprint(order);
-		wc_order_free(order);
-	}
-out:
-	json_decref(doc);
+	if (is_action || strcmp(req->topic, "order.deleted") == 0)
+		return;
+	if (scanned_text(&f[F_MODIFIED], text, sizeof(text)))
+		(void)wc_order_parse_time(text, &out->modified_at);
+	(void)scanned_text(&f[F_STATUS], out->status, sizeof(out->status));
+	if (scanned_text(&f[F_TOTAL], text, sizeof(text)) &&
+	    money_parse(text, 2, &out->total_minor) == TS_OK)
+		out->has_total = 1;
 }
 
 enum ts_rc

@@ -9,8 +9,9 @@
  * after the write it echoes has been applied. Jobs flow through two queues
  * that share max_in_flight REST slots: "fetch" (GET /orders?include=, 100
  * ids a request) and "write" (POST /orders/batch, 100 orders a request, or
- * PUT /orders/{id} for a single one). A webhook whose payload fingerprint
- * equals the state already applied is settled without any request. Store
+ * PUT /orders/{id} for a single one). A webhook whose payload shows
+ * nothing newer than the state already applied is settled without any
+ * request. Store
  * failures back the whole store off, since the next order would fail the
  * same way; a success makes every waiting event due again at once.
  */
@@ -281,8 +282,9 @@ store_failed(struct worker *w, const struct wc_call *c)
 /* ---- claim -------------------------------------------------------------- */
 
 /*
- * Take pending orders into jobs. An order whose every pending event carries
- * the fingerprint of the state already applied is settled at once.
+ * Take pending orders into jobs. An order whose every pending event shows a
+ * state no newer than the one applied (older date_modified, or the same
+ * with the same status and total) is settled at once.
  */
 static enum ts_rc
 claim(struct worker *w, int64_t now)
@@ -568,8 +570,8 @@ count_write(struct worker_status *st, void *arg)
 
 /*
  * A write-back came back. The batch answers each order with its state after
- * the write (or a per-item error): applying that state records the new
- * fingerprint, so the order.updated echo of this very write finds the
+ * the write (or a per-item error): applying that state records its
+ * date_modified, so the order.updated echo of this very write finds the
  * order current and costs nothing.
  */
 static void
@@ -717,6 +719,7 @@ learn_store_settings(struct worker *w)
 		w->decimals = atoi(cached);
 	if (w->cfg->currency[0] != '\0') {
 		(void)snprintf(w->currency, sizeof(w->currency), "%s", w->cfg->currency);
+		(void)kv_set(w, "store.currency", w->currency);
 		return TS_OK;
 	}
 	if ((c = wc_call_new(WC_GET, "/settings/general", NULL)) == NULL)
@@ -781,8 +784,10 @@ resume_writebacks(struct worker *w)
 static const char claim_sql[] =
 	"SELECT e.order_id, MAX(e.id),"
 	/* settled without a fetch: every event carries the applied state */
-	" MAX(o.fingerprint IS NOT NULL) AND"
-	" MIN(COALESCE(e.fingerprint = o.fingerprint, 0))"
+	" MIN(CASE WHEN e.modified_at IS NULL OR o.modified_at IS NULL THEN 0"
+	"  WHEN e.modified_at < o.modified_at THEN 1"
+	"  WHEN e.modified_at = o.modified_at AND e.status = o.status"
+	"   AND e.total_minor = o.total_minor THEN 1 ELSE 0 END)"
 	" FROM events AS e LEFT JOIN orders AS o ON o.id = e.order_id"
 	" WHERE e.state = 'pending' AND e.next_attempt_at <= ?1"
 	" AND e.order_id IS NOT NULL"
@@ -826,7 +831,10 @@ prepare(struct worker *w)
 			break;
 		log_warn("worker: cannot learn the store's currency yet (%s);"
 		    " set [store] currency to start without the store", rc_name(rc));
-		idle(w, 1000L * (w->backoff_s > 0 ? w->backoff_s : 5));
+		/* New events do not make the store answer sooner: sleep it out. */
+		for (int64_t until = w->store_ready_at > now_s() ? w->store_ready_at :
+		    now_s() + 5; !atomic_load(&w->stop) && now_s() < until;)
+			idle(w, (until - now_s()) * 1000);
 	}
 	if (atomic_load(&w->stop))
 		return TS_OK;
@@ -874,6 +882,7 @@ static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
+	int64_t last_checkpoint = 0;
 	sigset_t all;
 	enum ts_rc rc;
 
@@ -889,6 +898,11 @@ worker_main(void *arg)
 		struct wc_call *done = NULL;
 
 		status_update(w, heartbeat, w);
+		if (now != last_checkpoint) {
+			/* Intake never checkpoints (queue.c): keep the WAL short here. */
+			(void)db_exec(w->db, "PRAGMA wal_checkpoint(PASSIVE)");
+			last_checkpoint = now;
+		}
 		if (now >= w->store_ready_at && claim(w, now) != TS_OK)
 			log_error("worker: cannot read the queue");
 		start_calls(w);

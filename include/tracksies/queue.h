@@ -29,7 +29,10 @@ struct queue_event {
 	int64_t webhook_id;		/* 0 when unknown */
 	const char *delivery_id;	/* may be NULL */
 	int64_t order_id;		/* 0 when the payload had none */
-	int64_t fingerprint;		/* of the payload's order, 0 when none */
+	int64_t modified_at;		/* payload's date_modified_gmt, 0 when none */
+	const char *order_status;	/* payload's status, or NULL */
+	int64_t total_minor;		/* payload's total, with has_total */
+	int has_total;
 	enum queue_state state;
 	const char *error_code;		/* with QUEUE_FAILED */
 	const char *error_message;

@@ -8,7 +8,10 @@
  *   TS_ERR_TRANSIENT  network error, timeout, 408, 429 (retry_after_s set), 5xx
  *   TS_ERR_AUTH       401, 403
  *   TS_ERR_NOTFOUND   404 (a permanently deleted or unknown order)
- *   TS_ERR_INVALID    any other 4xx, or a 2xx body that is not JSON
+ *   TS_ERR_INVALID    any other 4xx, or a 2xx body that is not JSON; also
+ *                     a 404 that is not WooCommerce's (no JSON error body,
+ *                     or rest_no_route: no WooCommerce at that URL), a 3xx
+ *                     (redirects are not followed), a body over 64 MiB
  * Authentication: HTTP Basic over https, one-legged OAuth 1.0a (HMAC-SHA256,
  * fresh nonce) over plain http, unless [store] auth says otherwise. Paths are
  * always /wp-json/wc/v3/...: WooCommerce only authenticates keys there.

@@ -88,14 +88,6 @@ void wc_order_free(struct wc_order *order);
  */
 char *wc_order_normalize_email(const char *raw);
 
-/*
- * A 64-bit digest of everything in order that sync.c reads (status, money,
- * email, dates, items, refunds, addresses, our meta). Two documents with the
- * same fingerprint mean the same thing to tracksiesd, so a webhook whose
- * payload matches the state already applied needs no fetch.
- */
-int64_t wc_order_fingerprint(const struct wc_order *order);
-
 /* "2026-11-23T04:50:32" (UTC, optional 'Z' / fraction) -> unix seconds. */
 enum ts_rc wc_order_parse_time(const char *text, int64_t *out);
 

@@ -38,7 +38,11 @@ struct webhook_result {
 	enum webhook_verdict verdict;
 	int64_t order_id;		/* with WEBHOOK_QUEUE */
 	int64_t webhook_id;		/* parsed X-WC-Webhook-ID, 0 if none */
-	int64_t fingerprint;		/* of a full order payload, 0 if none */
+	/* what a full order payload (created/updated/restored) says */
+	int64_t modified_at;		/* date_modified_gmt, 0 if absent */
+	char status[32];		/* "" if absent */
+	int64_t total_minor;		/* with has_total */
+	int has_total;
 	char reason[256];		/* with WEBHOOK_MALFORMED: why, no payload data */
 };
 
