@@ -16,6 +16,7 @@ CREATE TABLE events (
 	modified_at INTEGER,				-- date_modified_gmt, unix seconds
 	status TEXT,
 	total_minor INTEGER,
+	refund_count INTEGER,
 	state TEXT NOT NULL DEFAULT 'pending'
 		CHECK (state IN ('pending', 'done', 'failed')),
 	attempts INTEGER NOT NULL DEFAULT 0,

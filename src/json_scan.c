@@ -17,6 +17,7 @@ struct scanner {
 	size_t len;
 	size_t pos;
 	int depth;
+	int last_array_count;	/* elements of the array that closed last */
 	struct json_scan_error *err;
 	int failed;
 };
@@ -254,6 +255,7 @@ object(struct scanner *s, struct json_scan_field *fields, size_t n)
 		if (value(s) != 0)
 			return -1;
 		if (hit != NULL) {
+			hit->count = s->buf[vstart] == '[' ? s->last_array_count : 0;
 			hit->is_string = s->buf[vstart] == '"';
 			hit->value = s->buf + vstart + (hit->is_string ? 1 : 0);
 			hit->len = s->pos - vstart - (hit->is_string ? 2 : 0);
@@ -275,16 +277,20 @@ object(struct scanner *s, struct json_scan_field *fields, size_t n)
 static int
 array(struct scanner *s)
 {
+	int count = 0;
+
 	s->pos++;
 	skip_ws(s);
 	if (peek(s) == ']') {
 		s->pos++;
+		s->last_array_count = 0;
 		return 0;
 	}
 	for (;;) {
 		skip_ws(s);
 		if (value(s) != 0)
 			return -1;
+		count++;
 		skip_ws(s);
 		if (peek(s) == ',') {
 			s->pos++;
@@ -292,6 +298,8 @@ array(struct scanner *s)
 		}
 		if (peek(s) == ']') {
 			s->pos++;
+			/* Set on the way out: nested arrays closed before this one. */
+			s->last_array_count = count;
 			return 0;
 		}
 		fail(s, "expected ',' or ']'");
@@ -332,7 +340,7 @@ enum ts_rc
 json_scan(const char *buf, size_t len, struct json_scan_field *fields,
     size_t n, int *is_object, struct json_scan_error *err)
 {
-	struct scanner s = { buf, len, 0, 0, err, 0 };
+	struct scanner s = { buf, len, 0, 0, 0, err, 0 };
 	int rc;
 
 	memset(err, 0, sizeof(*err));
@@ -340,6 +348,7 @@ json_scan(const char *buf, size_t len, struct json_scan_field *fields,
 		fields[i].value = NULL;
 		fields[i].len = 0;
 		fields[i].is_string = 0;
+		fields[i].count = 0;
 	}
 	if (is_object != NULL)
 		*is_object = 0;

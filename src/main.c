@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -20,13 +21,21 @@
 #include "tracksies/intake.h"
 #include "tracksies/log.h"
 #include "tracksies/migrate.h"
+#include "tracksies/notify.h"
 #include "tracksies/profile.h"
 #include "tracksies/queue.h"
 #include "tracksies/worker.h"
 
 #define EXIT_CONFIG 78		/* EX_CONFIG from sysexits.h */
+#define EXIT_DATAERR 65		/* EX_DATAERR: the database is newer than this binary */
 #define WEBHOOK_THREADS 64	/* request threads: also the largest commit group */
 #define DRAIN_MS 10000
+#define STATUS_PERIOD_S 10	/* STATUS= refresh; shorter when the watchdog asks */
+/*
+ * The worker's loop turns at least every 60 s (its longest backoff), even
+ * while the store is away; a heartbeat older than this means it is stuck.
+ */
+#define WORKER_STALE_S 90
 
 static void
 usage(FILE *f)
@@ -44,7 +53,8 @@ usage(FILE *f)
 	    "\n"
 	    "Signals: SIGTERM/SIGINT drain in-flight requests and exit 0;\n"
 	    "SIGHUP re-reads the configuration (log level).\n"
-	    "Exit status: 0 ok, 1 runtime failure, 64 usage, 78 bad configuration.\n");
+	    "Exit status: 0 ok, 1 runtime failure, 64 usage, 65 database newer than\n"
+	    "this binary (or a failed migration), 78 bad configuration.\n");
 }
 
 static int
@@ -81,7 +91,8 @@ prepare_database(const struct config *cfg)
 		log_error("database: path=%s: %s", cfg->db_path,
 		    err != NULL ? err : rc_name(rc));
 		free(err);
-		return -1;
+		/* A restart cannot fix a schema from the future: say so apart. */
+		return rc == TS_ERR_INVALID ? EXIT_DATAERR : 1;
 	}
 	if (from != to)
 		log_info("database: migrated path=%s from=%d to=%d", cfg->db_path,
@@ -127,6 +138,37 @@ show_customer(const struct config *cfg, const char *email)
 	return 0;
 }
 
+/*
+ * What systemd shows and checks: STATUS= for `systemctl status`, and
+ * WATCHDOG=1 only while the worker's loop keeps turning, so that a stuck
+ * worker gets the service restarted (WatchdogSec=). A worker still starting
+ * (waiting for the store) is not stuck. db is main's own connection.
+ */
+static void
+notify_tick(struct worker *worker, struct db *db, bool watchdog)
+{
+	struct worker_status ws;
+	sqlite3_int64 pending = -1;
+	char last[32] = "never";
+	time_t t;
+	struct tm tm;
+
+	worker_get_status(worker, &ws);
+	if (db != NULL)
+		(void)db_query_int64(db, "SELECT count(*) FROM events"
+		    " WHERE state = 'pending'", &pending);
+	t = (time_t)ws.last_sync_at;
+	if (ws.last_sync_at > 0 && gmtime_r(&t, &tm) != NULL)
+		(void)strftime(last, sizeof(last), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	(void)notify_status("%s pending=%lld in_progress=%d last_sync=%s",
+	    !ws.running ? "starting" : ws.paused_auth ? "paused_auth" :
+	    !ws.store_reachable ? "store_unreachable" : "ok",
+	    (long long)pending, ws.in_progress, last);
+	if (watchdog && (!ws.running ||
+	    (int64_t)time(NULL) - ws.last_loop_at <= WORKER_STALE_S))
+		(void)notify_watchdog();
+}
+
 static void
 reload(const char *path)
 {
@@ -150,11 +192,14 @@ run(const char *config_path, struct config *cfg)
 	struct http_server *webhook = NULL;
 	struct intake intake = { 0 };
 	struct http_server_options wopt = { 0 };
+	struct db *mdb = NULL;
+	struct timespec period;
+	uint64_t wd_usec = 0, period_us = STATUS_PERIOD_S * 1000000ULL;
 	char *err = NULL;
 	sigset_t set;
 	int sig, status = 1;
 
-	/* Signals are taken by sigwait() here, never by another thread. */
+	/* Signals are taken by sigtimedwait() here, never by another thread. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -162,8 +207,15 @@ run(const char *config_path, struct config *cfg)
 	(void)pthread_sigmask(SIG_BLOCK, &set, NULL);
 	(void)signal(SIGPIPE, SIG_IGN);
 
-	if (prepare_database(cfg) != 0)
+	if ((status = prepare_database(cfg)) != 0)
 		goto out;
+	status = 1;
+	if (db_open(cfg->db_path, &mdb, &err) != TS_OK) {
+		log_warn("database: no status connection path=%s: %s",
+		    cfg->db_path, err != NULL ? err : "error");
+		free(err);
+		err = NULL;
+	}
 	if (worker_start(cfg, &worker) != TS_OK) {
 		log_error("worker: cannot start");
 		goto out;
@@ -191,15 +243,31 @@ run(const char *config_path, struct config *cfg)
 	    (unsigned)http_server_port(webhook), cfg->webhook_path);
 	log_info("tracksiesd %s: ready", TS_VERSION);
 
+	if (notify_ready() != TS_OK)
+		log_warn("systemd: cannot send READY=1 to NOTIFY_SOCKET");
+	if (notify_watchdog_usec(&wd_usec) == TS_OK && wd_usec / 2 < period_us)
+		period_us = wd_usec / 2;
+	period.tv_sec = (time_t)(period_us / 1000000);
+	period.tv_nsec = (long)(period_us % 1000000) * 1000;
+	notify_tick(worker, mdb, wd_usec > 0);
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
+		if ((sig = sigtimedwait(&set, NULL, &period)) < 0) {
+			if (errno == EAGAIN)
+				notify_tick(worker, mdb, wd_usec > 0);
 			continue;
+		}
 		if (sig == SIGHUP) {
+			(void)notify_reloading();
 			reload(config_path);
+			(void)notify_ready();
+			notify_tick(worker, mdb, wd_usec > 0);
 			continue;
 		}
 		break;
 	}
+	(void)notify_stopping();
+	(void)notify_status("stopping: draining in_flight=%u",
+	    http_server_in_flight(webhook));
 	log_info("shutdown: signal=%s, draining in_flight=%u",
 	    sig == SIGTERM ? "TERM" : "INT", http_server_in_flight(webhook));
 	status = 0;
@@ -207,6 +275,7 @@ out:
 	http_server_stop(webhook, DRAIN_MS);
 	queue_close(queue);
 	worker_stop(worker);
+	db_close(mdb);
 	if (status == 0)
 		log_info("shutdown: done");
 	return status;

@@ -49,8 +49,8 @@ struct queue {
 static const char insert_sql[] =
 	"INSERT INTO events (received_at, source, topic, webhook_id,"
 	" delivery_id, order_id, state, error_code, error_message, body_bytes,"
-	" modified_at, status, total_minor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-	" ?8, ?9, ?10, ?11, ?12, ?13)";
+	" modified_at, status, total_minor, refund_count) VALUES (?1, ?2, ?3, ?4,"
+	" ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 
 enum ts_rc
 queue_open(const char *path, void (*notify)(void *arg), void *arg,
@@ -137,6 +137,10 @@ insert_one(struct queue *q, const struct queue_event *ev, int64_t now,
 		(void)sqlite3_bind_int64(s, 13, ev->total_minor);
 	else
 		(void)sqlite3_bind_null(s, 13);
+	if (ev->refund_count >= 0)
+		(void)sqlite3_bind_int(s, 14, ev->refund_count);
+	else
+		(void)sqlite3_bind_null(s, 14);
 	rc = db_rc(sqlite3_step(s));
 	*id = sqlite3_last_insert_rowid(db_handle(q->db));
 	(void)sqlite3_reset(s);

@@ -874,11 +874,14 @@ take_done(struct xfer *x)
 enum ts_rc
 wc_client_new(const struct wc_client_options *opt, struct wc_client **out)
 {
+	static const char *const json_headers[] = { "Accept: application/json",
+		"Content-Type: application/json", "Expect:" };
 	struct wc_client *wc = NULL;
+	struct curl_slist *h = NULL;
 	CURLU *u = NULL;
 	char *scheme = NULL;
 	struct str base = { 0 };
-	size_t n;
+	size_t n, i;
 	enum ts_rc rc;
 
 	*out = NULL;
@@ -923,15 +926,14 @@ wc_client_new(const struct wc_client_options *opt, struct wc_client **out)
 	wc->multi = curl_multi_init();
 	wc->pool = calloc((size_t)opt->max_in_flight, sizeof(*wc->pool));
 	wc->hdr_plain = curl_slist_append(NULL, "Accept: application/json");
-	wc->hdr_json = curl_slist_append(NULL, "Accept: application/json");
-	if (wc->hdr_json != NULL)
-		wc->hdr_json = curl_slist_append(wc->hdr_json,
-		    "Content-Type: application/json");
 	/* No "Expect: 100-continue" round trip before a JSON body. */
-	if (wc->hdr_json != NULL)
-		wc->hdr_json = curl_slist_append(wc->hdr_json, "Expect:");
+	for (i = 0; i < sizeof(json_headers) / sizeof(json_headers[0]); i++) {
+		if ((h = curl_slist_append(wc->hdr_json, json_headers[i])) == NULL)
+			break;
+		wc->hdr_json = h;
+	}
 	if (wc->api_base == NULL || wc->multi == NULL || wc->pool == NULL ||
-	    wc->hdr_plain == NULL || wc->hdr_json == NULL ||
+	    wc->hdr_plain == NULL || h == NULL ||
 	    (opt->ca_file != NULL &&
 	    (wc->ca_file = strdup(opt->ca_file)) == NULL)) {
 		rc = TS_ERR_NOMEM;

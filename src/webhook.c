@@ -112,7 +112,7 @@ scanned_text(const struct json_scan_field *f, char *buf, size_t size)
 	return 1;
 }
 
-enum { F_ID, F_ARG, F_STATUS, F_TOTAL, F_MODIFIED, F_COUNT };
+enum { F_ID, F_ARG, F_STATUS, F_TOTAL, F_MODIFIED, F_REFUNDS, F_COUNT };
 
 /*
  * Validate the payload and read the order id from it, without building a
@@ -128,6 +128,7 @@ read_order_id(const struct webhook_request *req, struct webhook_result *out)
 		[F_ID] = { .key = "id" }, [F_ARG] = { .key = "arg" },
 		[F_STATUS] = { .key = "status" }, [F_TOTAL] = { .key = "total" },
 		[F_MODIFIED] = { .key = "date_modified_gmt" },
+		[F_REFUNDS] = { .key = "refunds" },
 	};
 	struct json_scan_error err;
 	int is_object = 0, is_action = strncmp(req->topic, "action.", 7) == 0;
@@ -156,6 +157,7 @@ read_order_id(const struct webhook_request *req, struct webhook_result *out)
 	}
 	out->order_id = id;
 	out->verdict = WEBHOOK_QUEUE;
+	out->refund_count = -1;
 	if (is_action || strcmp(req->topic, "order.deleted") == 0)
 		return;
 	if (scanned_text(&f[F_MODIFIED], text, sizeof(text)))
@@ -164,6 +166,9 @@ read_order_id(const struct webhook_request *req, struct webhook_result *out)
 	if (scanned_text(&f[F_TOTAL], text, sizeof(text)) &&
 	    money_parse(text, 2, &out->total_minor) == TS_OK)
 		out->has_total = 1;
+	/* A refund leaves status and total alone: count them too. */
+	if (f[F_REFUNDS].value != NULL && f[F_REFUNDS].value[0] == '[')
+		out->refund_count = f[F_REFUNDS].count;
 }
 
 enum ts_rc

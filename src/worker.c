@@ -787,7 +787,8 @@ static const char claim_sql[] =
 	" MIN(CASE WHEN e.modified_at IS NULL OR o.modified_at IS NULL THEN 0"
 	"  WHEN e.modified_at < o.modified_at THEN 1"
 	"  WHEN e.modified_at = o.modified_at AND e.status = o.status"
-	"   AND e.total_minor = o.total_minor THEN 1 ELSE 0 END)"
+	"   AND e.total_minor = o.total_minor AND e.refund_count = o.refund_count"
+	"  THEN 1 ELSE 0 END)"
 	" FROM events AS e LEFT JOIN orders AS o ON o.id = e.order_id"
 	" WHERE e.state = 'pending' AND e.next_attempt_at <= ?1"
 	" AND e.order_id IS NOT NULL"
@@ -886,7 +887,7 @@ worker_main(void *arg)
 	sigset_t all;
 	enum ts_rc rc;
 
-	/* Signals belong to main's sigwait(). */
+	/* Signals belong to main's sigtimedwait(). */
 	(void)sigfillset(&all);
 	(void)pthread_sigmask(SIG_BLOCK, &all, NULL);
 	if ((rc = prepare(w)) != TS_OK) {
@@ -938,6 +939,8 @@ worker_start(const struct config *cfg, struct worker **out)
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return TS_ERR_NOMEM;
 	w->cfg = cfg;
+	/* Unknown until the first request: not reported as a failure. */
+	w->status.store_reachable = true;
 	(void)pthread_mutex_init(&w->lock, NULL);
 	(void)pthread_cond_init(&w->wake, NULL);
 	if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {

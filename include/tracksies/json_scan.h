@@ -18,6 +18,7 @@ struct json_scan_field {
 	const char *value;	/* NULL when absent; points into the buffer */
 	size_t len;		/* of the value; for a string, inside the quotes */
 	int is_string;
+	int count;		/* for an array: its number of elements */
 };
 
 struct json_scan_error {

@@ -33,6 +33,7 @@ struct queue_event {
 	const char *order_status;	/* payload's status, or NULL */
 	int64_t total_minor;		/* payload's total, with has_total */
 	int has_total;
+	int refund_count;		/* payload's refunds, -1 when unknown */
 	enum queue_state state;
 	const char *error_code;		/* with QUEUE_FAILED */
 	const char *error_message;

@@ -43,6 +43,7 @@ struct webhook_result {
 	char status[32];		/* "" if absent */
 	int64_t total_minor;		/* with has_total */
 	int has_total;
+	int refund_count;		/* entries in "refunds", -1 if absent */
 	char reason[256];		/* with WEBHOOK_MALFORMED: why, no payload data */
 };
 

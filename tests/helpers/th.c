@@ -12,6 +12,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -424,6 +427,39 @@ th_post_webhook(uint16_t port, const char *topic, const char *delivery_id,
 	headers[n] = NULL;
 	return th_http(port, "POST", "/webhooks/woocommerce", headers, body, len,
 	    out);
+}
+
+uint16_t
+th_free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	uint16_t port = 0;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	if (port == 0)
+		abort();
+	return port;
+}
+
+long long
+th_db_wait(const char *db_path, const char *sql, long long want, long timeout_ms)
+{
+	struct timespec nap = { 0, 50 * 1000 * 1000 };
+	long long v = -1;
+
+	for (long waited = 0; waited <= timeout_ms; waited += 50) {
+		if ((v = th_db_int(db_path, sql)) == want)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	return v;
 }
 
 long long

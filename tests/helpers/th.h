@@ -84,6 +84,16 @@ int th_http(uint16_t port, const char *method, const char *path,
 int th_post_webhook(uint16_t port, const char *topic, const char *delivery_id,
     const char *body, size_t len, const char *secret, struct th_resp *out);
 
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+uint16_t th_free_port(void);
+
+/*
+ * Poll the database until sql returns want, for up to timeout_ms; returns
+ * the last value seen.
+ */
+long long th_db_wait(const char *db_path, const char *sql, long long want,
+    long timeout_ms);
+
 /* One integer from a query on the database file (opened read-only). */
 long long th_db_int(const char *db_path, const char *sql);
 

@@ -133,7 +133,7 @@ START_TEST(database_newer_than_the_binary_is_refused)
 	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version=4242", NULL, NULL,
 	    NULL), SQLITE_OK);
 	sqlite3_close(db);
-	ck_assert_int_eq(th_run(argv, &err), 1);
+	ck_assert_int_eq(th_run(argv, &err), 65);
 	ck_assert_msg(strstr(err, "4242 is newer than this tracksiesd") != NULL,
 	    "%s", err);
 	ck_assert_int_eq(th_db_int(db_path, "PRAGMA user_version"), 4242);
