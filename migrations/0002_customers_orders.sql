@@ -67,6 +67,7 @@ CREATE TABLE orders (
 	item_count INTEGER NOT NULL DEFAULT 0,
 	refunded_minor INTEGER NOT NULL DEFAULT 0,
 	refund_count INTEGER NOT NULL DEFAULT 0,
+	digest INTEGER,					-- wc_order_digest of what was stored
 	fetched_at INTEGER NOT NULL
 );
 CREATE INDEX orders_customer ON orders (customer_id, created_at);

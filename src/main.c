@@ -18,6 +18,7 @@
 #include "tracksies/config.h"
 #include "tracksies/db.h"
 #include "tracksies/http_server.h"
+#include "tracksies/import_cli.h"
 #include "tracksies/intake.h"
 #include "tracksies/log.h"
 #include "tracksies/migrate.h"
@@ -42,11 +43,15 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: tracksiesd --config PATH [--check-config]\n"
+	    "       tracksiesd --config PATH --import [--since all|30d|90d|1y|YYYY-MM-DD]\n"
 	    "       tracksiesd --config PATH --customer EMAIL\n"
 	    "       tracksiesd --version | --help\n"
 	    "\n"
 	    "  -c, --config PATH   configuration file (see tracksiesd.conf.example)\n"
 	    "  -n, --check-config  validate the configuration and exit\n"
+	    "      --import        pull every order (or --since a date) through the\n"
+	    "                      sync, resumable; safe while the daemon runs\n"
+	    "      --since WHEN    all (default), 30d, 90d, 1y, Nd or YYYY-MM-DD\n"
 	    "      --customer EMAIL  print that customer's profile as JSON and exit\n"
 	    "  -V, --version       print the version and exit\n"
 	    "  -h, --help          this text\n"
@@ -290,11 +295,13 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "customer", required_argument, NULL, 'C' },
+		{ "import", no_argument, NULL, 'I' },
+		{ "since", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config_path = NULL, *customer = NULL;
+	const char *config_path = NULL, *customer = NULL, *since = NULL;
 	struct config *cfg = NULL;
-	int check_only = 0, opt, status;
+	int check_only = 0, import = 0, opt, status;
 
 	while ((opt = getopt_long(argc, argv, "c:nVh", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -303,6 +310,8 @@ main(int argc, char **argv)
 		case 'V': printf("tracksiesd %s\n", TS_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		case 'C': customer = optarg; break;
+		case 'I': import = 1; break;
+		case 'S': since = optarg; break;
 		default: usage(stderr); return 64;
 		}
 	}
@@ -329,7 +338,13 @@ main(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
-	status = run(config_path, cfg);
+	if (import) {
+		status = prepare_database(cfg);
+		if (status == 0)
+			status = import_cli_run(cfg, since != NULL ? since : "all");
+	} else {
+		status = run(config_path, cfg);
+	}
 	curl_global_cleanup();
 	config_free(cfg);
 	return status;

@@ -22,6 +22,7 @@ enum stmt_id {
 	S_FIND_ALIAS,
 	S_INSERT_CUSTOMER,
 	S_ORDER_CUSTOMER,
+	S_ORDER_MODIFIED,
 	S_UPSERT_ORDER,
 	S_DELETE_ITEMS,
 	S_INSERT_ITEM,
@@ -43,14 +44,16 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_FIND_ALIAS] = "SELECT customer_id FROM customer_aliases WHERE email = ?1",
 	[S_INSERT_CUSTOMER] = "INSERT INTO customers (email, created_at) VALUES (?1, ?2)",
 	[S_ORDER_CUSTOMER] = "SELECT customer_id FROM orders WHERE id = ?1",
+	[S_ORDER_MODIFIED] = "SELECT modified_at FROM orders WHERE id = ?1",
 	[S_UPSERT_ORDER] =
 	    "INSERT INTO orders (id, customer_id, number, status, currency,"
 	    " created_at, modified_at, total_minor, discount_minor, shipping_minor,"
 	    " tax_minor, wp_user_id, payment_method, payment_method_title,"
 	    " shipping_methods, coupon_codes, customer_note, billing_json,"
 	    " shipping_json, tracking_json, item_count, refunded_minor, refund_count,"
-	    " fetched_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-	    " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
+	    " fetched_at, digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+	    " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24,"
+	    " ?25)"
 	    " ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id,"
 	    " number = excluded.number, status = excluded.status,"
 	    " currency = excluded.currency, created_at = excluded.created_at,"
@@ -68,7 +71,11 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " tracking_json = excluded.tracking_json,"
 	    " item_count = excluded.item_count,"
 	    " refunded_minor = excluded.refunded_minor,"
-	    " refund_count = excluded.refund_count, fetched_at = excluded.fetched_at",
+	    " refund_count = excluded.refund_count, fetched_at = excluded.fetched_at,"
+	    " digest = excluded.digest"
+	    /* Unchanged orders are left alone, so "changed" can be counted. */
+	    " WHERE orders.digest IS NOT excluded.digest"
+	    " OR orders.customer_id IS NOT excluded.customer_id",
 	[S_DELETE_ITEMS] = "DELETE FROM order_items WHERE order_id = ?1",
 	[S_INSERT_ITEM] =
 	    "INSERT INTO order_items (order_id, product_id, variation_id, name, sku,"
@@ -117,7 +124,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " synced_at = COALESCE(excluded.synced_at, order_sync.synced_at),"
 	    " updated_at = excluded.updated_at, writeback = excluded.writeback",
 	[S_MARK_GONE] =
-	    "UPDATE orders SET status = ?2, fetched_at = ?3 WHERE id = ?1",
+	    "UPDATE orders SET status = ?2, fetched_at = ?3, digest = NULL"
+	    " WHERE id = ?1 AND status <> ?2",
 	[S_MARK_WRITTEN] =
 	    "UPDATE order_sync SET writeback = NULL, meta_written_at = ?2"
 	    " WHERE order_id = ?1",
@@ -303,7 +311,7 @@ sync_recompute_customer(struct sync *s, int64_t customer_id, int64_t now)
 
 static enum ts_rc
 store_order(struct sync *s, const struct wc_order *o, int64_t customer_id,
-    int64_t now)
+    int64_t now, bool *changed)
 {
 	sqlite3_stmt *st = s->stmt[S_UPSERT_ORDER];
 	enum ts_rc rc;
@@ -332,8 +340,12 @@ store_order(struct sync *s, const struct wc_order *o, int64_t customer_id,
 	(void)sqlite3_bind_int64(st, 22, o->refunded_minor);
 	(void)sqlite3_bind_int64(st, 23, (sqlite3_int64)o->n_refunds);
 	(void)sqlite3_bind_int64(st, 24, now);
+	(void)sqlite3_bind_int64(st, 25, wc_order_digest(o));
 	if ((rc = step(st)) != TS_OK)
 		return rc;
+	if (sqlite3_changes(db_handle(s->db)) == 0)
+		return TS_OK;		/* same as stored: items and refunds too */
+	*changed = true;
 
 	(void)sqlite3_bind_int64(s->stmt[S_DELETE_ITEMS], 1, o->id);
 	if ((rc = step(s->stmt[S_DELETE_ITEMS])) != TS_OK)
@@ -555,6 +567,23 @@ sync_apply_order(struct sync *s, const json_t *doc, int64_t now,
 		out->ignored = true;
 		goto out;
 	}
+	/*
+	 * A document older than the state already applied (two fetches that
+	 * crossed, or a page read before our own write) changes nothing.
+	 */
+	if (o->modified_at > 0) {
+		int64_t stored = 0;
+		(void)sqlite3_bind_int64(s->stmt[S_ORDER_MODIFIED], 1, o->id);
+		if ((rc = step_int(s->stmt[S_ORDER_MODIFIED], &stored)) != TS_OK &&
+		    rc != TS_ERR_NOTFOUND)
+			goto out;
+		rc = TS_OK;
+		if (stored > o->modified_at) {
+			out->ignored = true;
+			out->stale = true;
+			goto out;
+		}
+	}
 	if (strcmp(o->status, "trash") == 0) {
 		wc_order_free(o);
 		return sync_apply_missing(s, out->order_id, true, now, out);
@@ -567,7 +596,7 @@ sync_apply_order(struct sync *s, const json_t *doc, int64_t now,
 	if (o->email == NULL) {
 		/* Kept for the record, tied to nobody, counted nowhere. */
 		set_error(out, "no_billing_email", NULL);
-		if ((rc = store_order(s, o, 0, now)) != TS_OK ||
+		if ((rc = store_order(s, o, 0, now, &out->changed)) != TS_OK ||
 		    (rc = detach(s, o->id, old_customer, now)) != TS_OK)
 			goto out;
 	} else {
@@ -580,7 +609,8 @@ sync_apply_order(struct sync *s, const json_t *doc, int64_t now,
 			goto out;
 		}
 		out->counted = qualifies(s, o->status);
-		if ((rc = store_order(s, o, out->customer_id, now)) != TS_OK ||
+		if ((rc = store_order(s, o, out->customer_id, now,
+		    &out->changed)) != TS_OK ||
 		    (rc = store_transaction(s, o, out->customer_id,
 		    out->counted)) != TS_OK ||
 		    (rc = update_profile(s, o, out->customer_id)) != TS_OK ||
@@ -618,8 +648,10 @@ sync_apply_missing(struct sync *s, int64_t order_id, bool trashed,
 		(void)sqlite3_bind_int64(s->stmt[S_MARK_GONE], 1, order_id);
 		bind_text(s->stmt[S_MARK_GONE], 2, trashed ? "trash" : "deleted");
 		(void)sqlite3_bind_int64(s->stmt[S_MARK_GONE], 3, now);
-		if ((rc = step(s->stmt[S_MARK_GONE])) != TS_OK ||
-		    (rc = detach(s, order_id, old_customer, now)) != TS_OK)
+		if ((rc = step(s->stmt[S_MARK_GONE])) != TS_OK)
+			return rc;
+		out->changed = sqlite3_changes(db_handle(s->db)) > 0;
+		if ((rc = detach(s, order_id, old_customer, now)) != TS_OK)
 			return rc;
 	} else if (rc != TS_ERR_NOTFOUND) {
 		return rc;

@@ -286,7 +286,7 @@ struct wc_call *
 wc_call_list_orders(const struct wc_list_query *q)
 {
 	struct str s = { 0 };
-	char num[16];
+	char num[24];
 
 	assert(q != NULL);
 	str_cat(&s, "/orders");
@@ -295,6 +295,10 @@ wc_call_list_orders(const struct wc_list_query *q)
 	(void)snprintf(num, sizeof(num), "%d", q->per_page < 1 ? 1 :
 	    q->per_page > 100 ? 100 : q->per_page);
 	str_param(&s, "per_page", num);
+	if (q->offset > 0) {
+		(void)snprintf(num, sizeof(num), "%ld", q->offset);
+		str_param(&s, "offset", num);
+	}
 	str_param(&s, "status", q->status);
 	str_param(&s, "after", q->after);
 	str_param(&s, "before", q->before);

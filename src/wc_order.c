@@ -117,6 +117,55 @@ wc_order_format_time(int64_t t, char *buf, size_t size)
 	    m, d, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
 }
 
+static uint64_t
+fnv_str(uint64_t h, const char *s)
+{
+	/* FNV-1a over the bytes and a 0xff separator. */
+	for (; s != NULL && *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (h ^ 0xff) * 1099511628211ULL;
+}
+
+static uint64_t
+fnv_int(uint64_t h, int64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		h = (h ^ (unsigned char)(v & 0xff)) * 1099511628211ULL;
+	return h;
+}
+
+int64_t
+wc_order_digest(const struct wc_order *o)
+{
+	const char *const texts[] = { o->status, o->currency, o->number, o->email,
+		o->first_name, o->last_name, o->phone, o->company, o->payment_method,
+		o->payment_method_title, o->customer_note, o->billing_json,
+		o->shipping_json, o->shipping_methods, o->coupon_codes,
+		o->tracking_json, o->meta_synced, o->meta_customer_id,
+		o->meta_sync_error };
+	const int64_t nums[] = { o->id, o->created_at, o->total_minor,
+		o->discount_minor, o->shipping_minor, o->tax_minor, o->wp_user_id,
+		o->item_count, o->refunded_minor };
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		h = fnv_str(h, texts[i]);
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+		h = fnv_int(h, nums[i]);
+	for (size_t i = 0; i < o->n_items; i++) {
+		h = fnv_int(h, o->items[i].product_id);
+		h = fnv_int(h, o->items[i].variation_id);
+		h = fnv_int(h, o->items[i].quantity);
+		h = fnv_int(h, o->items[i].total_minor);
+		h = fnv_str(h, o->items[i].name);
+	}
+	for (size_t i = 0; i < o->n_refunds; i++) {
+		h = fnv_int(h, o->refunds[i].id);
+		h = fnv_int(h, o->refunds[i].amount_minor);
+	}
+	return h == 0 ? 1 : (int64_t)h;
+}
+
 char *
 wc_order_normalize_email(const char *raw)
 {

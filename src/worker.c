@@ -29,6 +29,7 @@
 #include <openssl/rand.h>
 
 #include "tracksies/db.h"
+#include "tracksies/import.h"
 #include "tracksies/log.h"
 #include "tracksies/sync.h"
 #include "tracksies/wc_client.h"
@@ -39,7 +40,7 @@
 #define BACKOFF_MAX_S 60
 #define AUTH_PROBE_MAX_S 30
 
-enum call_kind { CALL_FETCH = 1, CALL_FETCH_ONE, CALL_WRITE, CALL_SETTINGS };
+enum call_kind { CALL_FETCH = 1, CALL_FETCH_ONE, CALL_WRITE, CALL_PAGE };
 
 enum job_state {
 	JOB_FREE = 0,
@@ -57,14 +58,17 @@ struct job {
 	json_t *meta;			/* to write, when state is JOB_WRITE(ING) */
 };
 
-/* The orders one REST call carries. */
+/* The orders one REST call carries (or, for a page, its import token). */
 struct call_ctx {
 	size_t n;
 	int job[BATCH];
+	int page;
 };
 
 struct worker {
 	const struct config *cfg;
+	struct import *import;		/* --import: pages instead of events */
+	atomic_bool finished;		/* import mode: everything applied and written */
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -394,6 +398,8 @@ start_write(struct worker *w)
 		free(ctx);
 		return false;
 	}
+	if (w->import != NULL)
+		import_count_request(w->import);
 	if (ctx->n == 1) {
 		struct job *job = &w->jobs[ctx->job[0]];
 		return start_call(w, wc_call_put_order(job->order_id,
@@ -413,6 +419,34 @@ start_write(struct worker *w)
 	    update)), ctx, CALL_WRITE, JOB_WRITING);
 }
 
+/* Import mode: whether another page could be asked for now. */
+static bool
+import_wants_page(struct worker *w)
+{
+	return w->import != NULL && !import_pages_done(w->import) &&
+	    w->n_jobs <= MAX_JOBS - BATCH;
+}
+
+static bool
+start_page(struct worker *w)
+{
+	struct call_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct wc_list_query q;
+	int token;
+
+	if (ctx == NULL || !import_next_page(w->import, &q, &token)) {
+		free(ctx);
+		return false;
+	}
+	ctx->page = token;
+	if (!start_call(w, wc_call_list_orders(&q), ctx, CALL_PAGE, JOB_FREE)) {
+		import_page_failed(w->import, token);
+		return false;
+	}
+	import_count_request(w->import);
+	return true;
+}
+
 /*
  * Fill free REST slots. Writes go first once a full batch is ready (they
  * finish jobs and free memory) or when no more orders wait to be fetched.
@@ -427,10 +461,13 @@ start_calls(struct worker *w)
 		int fetches = count_state(w, JOB_FETCH);
 		bool started = false;
 
-		if (writes >= BATCH || (writes > 0 && fetches == 0))
+		if (writes >= BATCH || (writes > 0 && fetches == 0 &&
+		    !import_wants_page(w)))
 			started = start_write(w);
 		else if (fetches > 0)
 			started = start_fetch(w, JOB_FETCH);
+		else if (w->import != NULL && w->n_jobs <= MAX_JOBS - BATCH)
+			started = start_page(w);
 		if (!started && count_state(w, JOB_FETCH_ONE) > 0)
 			started = start_fetch(w, JOB_FETCH_ONE);
 		if (!started)
@@ -464,7 +501,8 @@ after_sync(struct worker *w, int j, struct sync_result *r)
 {
 	status_update(w, count_result, r);
 	if (r->ignored)
-		log_debug("worker: ignored order=%" PRId64 " (checkout draft)", r->order_id);
+		log_debug("worker: ignored order=%" PRId64 " (%s)", r->order_id,
+		    r->stale ? "older than what we hold" : "checkout draft");
 	else if (r->error_code != NULL)
 		log_warn("worker: order failed order=%" PRId64 " error=%s: %s",
 		    r->order_id, r->error_code, r->error_message);
@@ -847,7 +885,8 @@ prepare(struct worker *w)
 		return rc;
 	log_info("worker: started currency=%s decimals=%d in_flight=%d",
 	    w->currency, w->decimals, w->cfg->max_in_flight);
-	resume_writebacks(w);
+	if (w->import == NULL)
+		resume_writebacks(w);
 	return TS_OK;
 }
 
@@ -861,12 +900,81 @@ heartbeat(struct worker_status *st, void *arg)
 	st->in_progress = w->n_jobs;
 }
 
+/*
+ * An import page: apply its orders in one transaction, as fetched (no
+ * second fetch), and queue the meta of those that need it.
+ */
+static void
+on_page(struct worker *w, struct wc_call *c, struct call_ctx *ctx)
+{
+	int64_t now = now_s();
+	size_t i;
+	json_t *doc;
+	enum ts_rc rc;
+
+	if (c->rc != TS_OK || !json_is_array(c->response)) {
+		if (c->rc == TS_OK)
+			log_warn("import: page %d was not a list of orders", ctx->page);
+		else
+			store_failed(w, c);
+		import_page_failed(w->import, ctx->page);
+		return;
+	}
+	store_ok(w);
+	if ((rc = db_begin(w->db)) != TS_OK) {
+		import_page_failed(w->import, ctx->page);
+		w->store_ready_at = now + 1;
+		return;
+	}
+	ctx->n = 0;
+	json_array_foreach(c->response, i, doc) {
+		struct sync_result r;
+		int j;
+
+		if ((rc = sync_apply_order(w->sync, doc, now, &r)) != TS_OK)
+			break;
+		status_update(w, count_result, &r);
+		if ((rc = import_note(w->import, w->db, &r)) != TS_OK) {
+			sync_result_fini(&r);
+			break;
+		}
+		/* The seam order of two pages: its write is already queued. */
+		if (r.meta != NULL && job_find(w, r.order_id) < 0 &&
+		    (j = job_new(w, r.order_id, 0)) >= 0) {
+			w->jobs[j].state = JOB_WRITE;
+			w->jobs[j].meta = r.meta;
+			r.meta = NULL;
+			if (ctx->n < BATCH)
+				ctx->job[ctx->n++] = j;
+		}
+		sync_result_fini(&r);
+	}
+	if (rc == TS_OK)
+		rc = import_page_applied(w->import, w->db, ctx->page, c->response,
+		    c->total, now);
+	if (rc == TS_OK)
+		rc = db_commit(w->db);
+	if (rc != TS_OK) {
+		log_error("import: database write failed (%s): page %d again later",
+		    rc_name(rc), ctx->page);
+		db_rollback(w->db);
+		/* The page is applied again later: its meta is planned again then. */
+		for (size_t k = 0; k < ctx->n; k++)
+			job_free(w, ctx->job[k]);
+		import_page_failed(w->import, ctx->page);
+		w->store_ready_at = now + 1;
+	}
+}
+
 static void
 dispatch(struct worker *w, struct wc_call *c)
 {
 	struct call_ctx *ctx = c->user;
 
 	switch (c->kind) {
+	case CALL_PAGE:
+		on_page(w, c, ctx);
+		break;
 	case CALL_FETCH:
 	case CALL_FETCH_ONE:
 		on_fetched(w, c, ctx);
@@ -904,8 +1012,14 @@ worker_main(void *arg)
 			(void)db_exec(w->db, "PRAGMA wal_checkpoint(PASSIVE)");
 			last_checkpoint = now;
 		}
-		if (now >= w->store_ready_at && claim(w, now) != TS_OK)
+		if (w->import == NULL && now >= w->store_ready_at &&
+		    claim(w, now) != TS_OK)
 			log_error("worker: cannot read the queue");
+		if (w->import != NULL && import_pages_done(w->import) &&
+		    w->n_jobs == 0 && wc_client_in_flight(w->wc) == 0) {
+			atomic_store(&w->finished, true);
+			break;
+		}
 		start_calls(w);
 		if (wc_client_in_flight(w->wc) > 0) {
 			if (wc_client_wait(w->wc, 250, &done) == TS_OK && done != NULL)
@@ -933,12 +1047,26 @@ worker_main(void *arg)
 enum ts_rc
 worker_start(const struct config *cfg, struct worker **out)
 {
+	return worker_start_import(cfg, NULL, out);
+}
+
+bool
+worker_finished(struct worker *w)
+{
+	return atomic_load(&w->finished);
+}
+
+enum ts_rc
+worker_start_import(const struct config *cfg, struct import *imp,
+    struct worker **out)
+{
 	struct worker *w;
 
 	*out = NULL;
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return TS_ERR_NOMEM;
 	w->cfg = cfg;
+	w->import = imp;
 	/* Unknown until the first request: not reported as a failure. */
 	w->status.store_reachable = true;
 	(void)pthread_mutex_init(&w->lock, NULL);

@@ -3,7 +3,8 @@
  * Purchase models for customer value: BG/NBD (will they buy again, and how
  * often), Gamma-Gamma (how much per order), their maximum-likelihood fits and
  * a heuristic fallback for stores with too little history. Pure: summaries in,
- * numbers out; building the summaries from orders is the caller's job.
+ * numbers out; building the summaries from orders is the caller's job. Every
+ * function may be called from any thread; run one fit at a time (clv.c XXX).
  */
 #ifndef TRACKSIES_CLV_H
 #define TRACKSIES_CLV_H
@@ -28,14 +29,14 @@
  */
 struct clv_customer {
 	double x;	/* repeat transactions (the first is not counted), integral >= 0 */
-	double t_x;	/* time of the last repeat transaction, 0 when x == 0 */
+	double t_x;	/* time of the last repeat transaction (ignored when x == 0) */
 	double T;	/* age: first purchase to the end of calibration, >= t_x */
 	double m_x;	/* mean value of the x repeat transactions, 0 when x == 0 */
 };
 
 /*
  * BG/NBD: purchase rate lambda ~ Gamma(shape r, rate alpha) per week; after
- * each purchase the customer drops out with probability p ~ Beta(a, b).
+ * each repeat purchase the customer drops out with probability p ~ Beta(a, b).
  * alpha is in weeks; r, a, b have no unit.
  */
 struct clv_bgnbd {
@@ -95,9 +96,9 @@ struct clv_prediction {
  * parameters, restarted from the best point until it stops improving;
  * deterministic). Customers with equal (x, t_x, T) are evaluated once. The
  * result, including converged == false, is in *out on TS_OK. TS_ERR_INVALID
- * when n == 0, no customer has x >= 1 (the model is not identified) or a
- * summary is malformed (non-finite, x not a non-negative integer, t_x outside
- * [0, T]). TS_ERR_NOMEM. Any thread, but see the XXX on lgamma in clv.c.
+ * when n == 0 or n > 2^32 - 1, no customer has x >= 1 (the model is not
+ * identified) or a summary is malformed (non-finite, x not an integer in
+ * [0, 1e9], t_x outside [0, T], m_x < 0). TS_ERR_NOMEM.
  */
 enum ts_rc clv_fit_bgnbd(const struct clv_customer *c, size_t n,
     struct clv_bgnbd *out);
@@ -118,8 +119,9 @@ enum ts_rc clv_fallback_fit(const struct clv_customer *c, size_t n,
 /*
  * All three at once. TS_OK also when a model could not be used (fewer than
  * CLV_MIN_REPEAT_CUSTOMERS repeat buyers, no convergence, Gamma-Gamma q <= 1):
- * its _ok flag is false and predictions fall back. TS_ERR_INVALID for a
- * malformed summary or n == 0, TS_ERR_NOMEM.
+ * its _ok flag is false and predictions fall back; so also for a store
+ * without a single repeat buyer. TS_ERR_INVALID for n == 0 or a malformed
+ * summary (as clv_fit_bgnbd), TS_ERR_NOMEM.
  */
 enum ts_rc clv_fit(const struct clv_customer *c, size_t n, struct clv_model *out);
 
@@ -142,7 +144,9 @@ double clv_gg_loglik(const struct clv_gg *g, const struct clv_customer *c,
 
 /*
  * P(alive | x, t_x, T). 1 when x == 0: in BG/NBD a customer can only drop
- * out right after a purchase, so one who never came back is alive.
+ * out right after a repeat purchase, so one who never came back is alive.
+ * NaN unless x >= 0 and 0 <= t_x <= T. The same holds for E[Y(t)] and for
+ * the fallback's P(alive) and E[Y(t)]; both E[Y(t)] also need t >= 0.
  */
 double clv_p_alive(const struct clv_bgnbd *m, double x, double t_x, double T);
 
@@ -169,9 +173,10 @@ double clv_fallback_expected_spend(const struct clv_fallback *f, double x,
 
 /*
  * Gauss's hypergeometric function 2F1(a, b; c; z) for real z < 1 (z == 1
- * when c - a - b > 0). The series for |z| <= 0.75 after a Pfaff transform
- * of z < 0, the 1 - z connection formula above; near an integer c - a - b it
- * interpolates in c (relative error about 1e-8, else about 1e-13).
+ * when c - a - b > 0). Sums the series for 0 <= z <= 0.75 (z < 0 is first
+ * mapped into (0, 1) by Pfaff's transformation) and uses the 1 - z
+ * connection formula above 0.75; near an integer c - a - b that formula is
+ * interpolated in c (relative error about 1e-9, else about 1e-12).
  * Terminating series (a or b a non-positive integer) are summed exactly. NaN
  * for z > 1, c a non-positive integer, or a series not converging in 100000
  * terms (huge parameters).

@@ -33,9 +33,11 @@ struct sync_settings {
 struct sync_result {
 	int64_t order_id;
 	int64_t customer_id;		/* 0 when none */
-	bool ignored;			/* checkout-draft: nothing stored */
+	bool ignored;			/* checkout-draft or stale: nothing stored */
+	bool stale;			/* older than the state already applied */
 	bool counted;			/* the order counts toward metrics now */
 	bool customer_created;
+	bool changed;			/* stored rows differ from before */
 	const char *error_code;		/* NULL on success: no_billing_email, ... */
 	char error_message[192];
 	json_t *meta;			/* meta_data to write, or NULL: nothing changes */

@@ -92,6 +92,7 @@ struct wc_call *wc_call_batch_orders(json_t *body_stolen);
 /* Query of GET /orders; unset fields are left out of the URL. */
 struct wc_list_query {
 	int page;			/* >= 1 */
+	long offset;			/* > 0: skip this many (WooCommerce then ignores page) */
 	int per_page;			/* 1..100 */
 	const char *status;		/* e.g. "any", NULL = store default */
 	const char *after;		/* ISO 8601 UTC; dates_are_gmt=true is always sent */

@@ -88,6 +88,13 @@ void wc_order_free(struct wc_order *order);
  */
 char *wc_order_normalize_email(const char *raw);
 
+/*
+ * A 64-bit digest of everything in order that tracksiesd stores (status,
+ * money, email, dates, items, refunds, addresses, our meta): equal digests
+ * mean applying the order again changes nothing. Never 0.
+ */
+int64_t wc_order_digest(const struct wc_order *order);
+
 /* "2026-11-23T04:50:32" (UTC, optional 'Z' / fraction) -> unix seconds. */
 enum ts_rc wc_order_parse_time(const char *text, int64_t *out);
 

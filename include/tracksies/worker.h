@@ -40,6 +40,16 @@ struct worker_status {
  */
 enum ts_rc worker_start(const struct config *cfg, struct worker **out);
 
+/*
+ * The same engine for `tracksiesd --import`: no events are claimed; pages of
+ * imp are fetched, applied and their meta written, and then the thread ends
+ * (worker_finished turns true). imp is borrowed and must outlive it.
+ */
+struct import;
+enum ts_rc worker_start_import(const struct config *cfg, struct import *imp,
+    struct worker **out);
+bool worker_finished(struct worker *w);
+
 /* Wake the worker: new events were committed. Any thread. */
 void worker_notify(void *worker);
 

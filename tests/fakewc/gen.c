@@ -192,7 +192,7 @@ gen_buyer(struct store *s, struct util_rng *r, struct order *o,
 	char *email = NULL, street[64], phone[32];
 	const char *first, *last;
 	bool guest = s->n_customers == 0 || util_rng_pct(r, 30) ||
-	    sc == SC_NO_EMAIL || sc == SC_PADDED_EMAIL;
+	    sc == SC_NO_EMAIL || sc == SC_PADDED_EMAIL || sc == SC_EUR;
 
 	if (s->n_customers > 0)
 		c = &s->customers[util_rng_below(r, (uint32_t)s->n_customers)];
@@ -201,7 +201,7 @@ gen_buyer(struct store *s, struct util_rng *r, struct order *o,
 		email = util_rng_pct(r, 10) ? mangle_email(r, c->email, false) :
 		    util_xstrdup(c->email);
 	} else if (c != NULL && (sc == SC_PADDED_EMAIL ||
-	    (sc != SC_NO_EMAIL && util_rng_pct(r, 35)))) {
+	    (sc != SC_NO_EMAIL && sc != SC_EUR && util_rng_pct(r, 35)))) {
 		/* a registered customer checking out as a guest */
 		email = mangle_email(r, c->email, true);
 	} else {

@@ -157,7 +157,7 @@ deliver(struct hooks *h, struct job *job)
 	const char *dot;
 	int64_t started = util_now_ms();
 	long code = 0;
-	bool drop, need_ping = false;
+	bool drop, paused, need_ping = false;
 
 	pthread_mutex_lock(&h->lock);
 	if ((w = hooks_find(h, job->webhook_id)) == NULL) {
@@ -168,12 +168,13 @@ deliver(struct hooks *h, struct job *job)
 	snap.topic = util_xstrdup(w->topic);
 	snap.url = util_xstrdup(w->url);
 	snap.secret = util_xstrdup(w->secret);
-	drop = h->paused && !h->pause_fail;
+	paused = h->paused;
+	drop = paused && !h->pause_fail;
 	hooks_count(h, drop ? "dropped" : "sent", snap.topic);
 	pthread_mutex_unlock(&h->lock);
 	if (drop)
 		goto out;
-	if (!h->paused) {
+	if (!paused) {
 		body = payload(h, snap.topic, job->arg);
 		dot = strchr(snap.topic, '.');
 		snprintf(seed, sizeof(seed), "%lld%lld", (long long)snap.id,

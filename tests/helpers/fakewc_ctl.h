@@ -3,7 +3,8 @@
  * Test helper: run the fake WooCommerce store (tests/fakewc, built as
  * TS_FAKEWC_PATH) as a child process, read its port back, stop it, and
  * call its control API (/_fake/...) over libcurl. No Check dependency, so
- * benchmarks and demos can use it too.
+ * benchmarks and demos can use it too. Programs with threads should call
+ * curl_global_init() before the first fakewc_ctl().
  */
 #ifndef FAKEWC_CTL_H
 #define FAKEWC_CTL_H
