@@ -25,6 +25,7 @@
 #include "tracksies/notify.h"
 #include "tracksies/profile.h"
 #include "tracksies/queue.h"
+#include "tracksies/reconcile.h"
 #include "tracksies/worker.h"
 
 #define EXIT_CONFIG 78		/* EX_CONFIG from sysexits.h */
@@ -44,6 +45,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: tracksiesd --config PATH [--check-config]\n"
 	    "       tracksiesd --config PATH --import [--since all|30d|90d|1y|YYYY-MM-DD]\n"
+	    "       tracksiesd --config PATH --register-webhooks\n"
 	    "       tracksiesd --config PATH --customer EMAIL\n"
 	    "       tracksiesd --version | --help\n"
 	    "\n"
@@ -52,6 +54,8 @@ usage(FILE *f)
 	    "      --import        pull every order (or --since a date) through the\n"
 	    "                      sync, resumable; safe while the daemon runs\n"
 	    "      --since WHEN    all (default), 30d, 90d, 1y, Nd or YYYY-MM-DD\n"
+	    "      --register-webhooks  create (or re-activate) the store's webhooks for\n"
+	    "                      this daemon at [webhook] public_url; idempotent\n"
 	    "      --customer EMAIL  print that customer's profile as JSON and exit\n"
 	    "  -V, --version       print the version and exit\n"
 	    "  -h, --help          this text\n"
@@ -194,6 +198,7 @@ run(const char *config_path, struct config *cfg)
 {
 	struct queue *queue = NULL;
 	struct worker *worker = NULL;
+	struct reconciler *reconciler = NULL;
 	struct http_server *webhook = NULL;
 	struct intake intake = { 0 };
 	struct http_server_options wopt = { 0 };
@@ -244,6 +249,8 @@ run(const char *config_path, struct config *cfg)
 		free(err);
 		goto out;
 	}
+	if (reconcile_start(cfg, queue, &reconciler) != TS_OK)
+		log_error("reconcile: cannot start");
 	log_info("webhook: listening addr=%s port=%u path=%s", cfg->webhook_listen,
 	    (unsigned)http_server_port(webhook), cfg->webhook_path);
 	log_info("tracksiesd %s: ready", TS_VERSION);
@@ -278,6 +285,7 @@ run(const char *config_path, struct config *cfg)
 	status = 0;
 out:
 	http_server_stop(webhook, DRAIN_MS);
+	reconcile_stop(reconciler);
 	queue_close(queue);
 	worker_stop(worker);
 	db_close(mdb);
@@ -296,12 +304,13 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "customer", required_argument, NULL, 'C' },
 		{ "import", no_argument, NULL, 'I' },
+		{ "register-webhooks", no_argument, NULL, 'R' },
 		{ "since", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = NULL, *customer = NULL, *since = NULL;
 	struct config *cfg = NULL;
-	int check_only = 0, import = 0, opt, status;
+	int check_only = 0, import = 0, register_hooks = 0, opt, status;
 
 	while ((opt = getopt_long(argc, argv, "c:nVh", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -311,6 +320,7 @@ main(int argc, char **argv)
 		case 'h': usage(stdout); return 0;
 		case 'C': customer = optarg; break;
 		case 'I': import = 1; break;
+		case 'R': register_hooks = 1; break;
 		case 'S': since = optarg; break;
 		default: usage(stderr); return 64;
 		}
@@ -338,7 +348,9 @@ main(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
-	if (import) {
+	if (register_hooks) {
+		status = reconcile_register_webhooks(cfg);
+	} else if (import) {
 		status = prepare_database(cfg);
 		if (status == 0)
 			status = import_cli_run(cfg, since != NULL ? since : "all");

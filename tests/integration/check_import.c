@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Backfill and self-healing end to end: `tracksiesd --import` and the
+ * reconciler against the fake WooCommerce store, on 127.0.0.1.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "fakewc_ctl.h"
+#include "th.h"
+
+static char *dir;
+static char *conf;
+static struct th_daemon d;
+static struct fakewc *fw;
+static char db_path[600];
+static uint16_t hook_port;
+
+/* A store of n generated orders and a configuration pointing at it. */
+static void
+start_store(int orders, const char *extra_overrides, const char *const *fake_args)
+{
+	char url[128], overrides[2048], fake_log[600];
+	struct fakewc_opts o = { 0 };
+
+	dir = th_tmpdir();
+	hook_port = th_free_port();
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/webhooks/woocommerce", hook_port);
+	snprintf(fake_log, sizeof(fake_log), "%s/fakewc.log", dir);
+	snprintf(db_path, sizeof(db_path), "%s/tracksies.db", dir);
+	o.webhook_url = url;
+	o.webhook_secret = TH_SECRET;
+	o.orders = orders > 0 ? orders : FAKEWC_NONE;
+	o.customers = orders > 0 ? orders / 6 + 1 : FAKEWC_NONE;
+	o.seed = 11;
+	o.anchor_date = "2026-11-01";
+	o.extra_args = fake_args;
+	o.log_path = fake_log;
+	ck_assert_int_eq(fakewc_ctl_start(&o, &fw), TS_OK);
+	snprintf(overrides, sizeof(overrides),
+	    "store.url = %s\nstore.consumer_key = %s\nstore.consumer_secret = %s\n"
+	    "store.timeout_ms = 2000\nwebhook.listen = 127.0.0.1:%u\n"
+	    "webhook.public_url = %s\nreconcile.interval = 10s\nlog.level = info\n%s",
+	    fw->url, fw->consumer_key, fw->consumer_secret, hook_port, url,
+	    extra_overrides != NULL ? extra_overrides : "");
+	conf = th_write_config(dir, overrides);
+}
+
+static void
+teardown(void)
+{
+	th_daemon_kill9(&d);
+	(void)fakewc_ctl_stop(fw);
+	free(conf);
+	th_rmrf(dir);
+}
+
+/* Run tracksiesd --import; its exit status, stdout to *out (owned). */
+static int
+import(const char *config, const char *since, char **out)
+{
+	char path[700];
+	const char *argv[] = { TS_DAEMON_PATH, "--config", config, "--import",
+		since ? "--since" : NULL, since, NULL };
+	FILE *f;
+	pid_t pid;
+	int status;
+
+	snprintf(path, sizeof(path), "%s/import.out", dir);
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		if (freopen(path, "w", stdout) == NULL || freopen("/dev/null", "w", stderr) == NULL)
+			_exit(126);
+		execv(TS_DAEMON_PATH, (char *const *)argv);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	if (out != NULL) {
+		f = fopen(path, "r");
+		*out = f != NULL ? th_read_file(path, NULL) : strdup("");
+		if (f != NULL)
+			fclose(f);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static long long
+q(const char *sql)
+{
+	return th_db_int(db_path, sql);
+}
+
+static long long
+store_count(const char *cls, const char *status)
+{
+	json_t *s = NULL;
+	long long n;
+
+	ck_assert_int_eq(fakewc_ctl(fw, "GET", "/_fake/stats", NULL, &s), 200);
+	n = json_integer_value(json_object_get(json_object_get(json_object_get(s,
+	    "requests"), cls), status));
+	json_decref(s);
+	return n;
+}
+
+START_TEST(import_equals_webhook_sync_customer_by_customer)
+{
+	char *out = NULL, dbw[700], cmp[2048];
+	struct th_resp r;
+	int n = 0;
+
+	start_store(2000, NULL, NULL);
+	ck_assert_int_eq(import(conf, NULL, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out, "import completed"));
+	free(out);
+	/* The same orders through webhooks, into a second database. */
+	snprintf(dbw, sizeof(dbw), "database.path = %s/webhooks.db", dir);
+	free(conf);
+	{
+		char overrides[2048];
+		snprintf(overrides, sizeof(overrides),
+		    "store.url = %s\nstore.consumer_key = %s\nstore.consumer_secret = %s\n"
+		    "webhook.listen = 127.0.0.1:%u\n%s\n", fw->url, fw->consumer_key,
+		    fw->consumer_secret, hook_port, dbw);
+		conf = th_write_config(dir, overrides);
+	}
+	ck_assert_int_eq(th_daemon_start(dir, conf, &d), 0);
+	/* Deliver order.updated for every order id the store has. */
+	for (int id = 1; id <= 4000 && n < 5000; id++) {
+		char path[64], *body;
+		json_t *o = NULL;
+		snprintf(path, sizeof(path), "/_fake/orders/%d", id);
+		if (fakewc_ctl(fw, "GET", path, NULL, &o) != 200) {
+			json_decref(o);
+			continue;
+		}
+		body = json_dumps(o, JSON_COMPACT);
+		ck_assert_int_eq(th_post_webhook(d.webhook_port, "order.updated",
+		    "00000000000000000000000000000000", body, strlen(body), TH_SECRET, &r), 0);
+		ck_assert_int_eq(r.status, 200);
+		th_resp_free(&r);
+		free(body);
+		json_decref(o);
+		n++;
+	}
+	ck_assert_int_gt(n, 1500);
+	snprintf(cmp, sizeof(cmp), "%s/webhooks.db", dir);
+	ck_assert_int_eq(th_db_wait(cmp, "SELECT (SELECT count(*) FROM events WHERE"
+	    " state = 'pending') + (SELECT count(*) FROM order_sync WHERE writeback"
+	    " IS NOT NULL)", 0, 60000), 0);
+	/* Customer by customer: email, ltv, orders, refunds, first and last order. */
+	snprintf(cmp, sizeof(cmp), "SELECT count(*) FROM (SELECT email, ltv_minor,"
+	    " order_count, refunded_minor, first_order_at, last_order_at FROM customers"
+	    " EXCEPT SELECT email, ltv_minor, order_count, refunded_minor,"
+	    " first_order_at, last_order_at FROM w.customers)");
+	{
+		sqlite3 *db = NULL;
+		sqlite3_stmt *st = NULL;
+		char attach[800];
+		long long diff = -1, diff2 = -1, both = -1;
+		ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+		snprintf(attach, sizeof(attach), "ATTACH '%s/webhooks.db' AS w", dir);
+		ck_assert_int_eq(sqlite3_exec(db, attach, NULL, NULL, NULL), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_prepare_v2(db, cmp, -1, &st, NULL), SQLITE_OK);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			diff = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM (SELECT email,"
+		    " ltv_minor, order_count FROM w.customers EXCEPT SELECT email, ltv_minor,"
+		    " order_count FROM customers)", -1, &st, NULL), SQLITE_OK);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			diff2 = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM customers",
+		    -1, &st, NULL), SQLITE_OK);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			both = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+		ck_assert_int_eq(diff, 0);
+		ck_assert_int_eq(diff2, 0);
+		ck_assert_int_gt(both, 100);
+	}
+}
+END_TEST
+
+START_TEST(second_import_changes_nothing_and_says_so)
+{
+	char *out = NULL;
+	long long batches;
+
+	start_store(600, NULL, NULL);
+	ck_assert_int_eq(import(conf, NULL, &out), 0);
+	free(out);
+	batches = store_count("batch", "200");
+	ck_assert_int_gt(batches, 0);
+	ck_assert_int_eq(import(conf, NULL, &out), 0);
+	ck_assert_msg(strstr(out, "nothing changed") != NULL, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "orders changed    0"));
+	ck_assert_int_eq(store_count("batch", "200"), batches);
+	free(out);
+}
+END_TEST
+
+START_TEST(discrepancies_are_listed_with_their_reasons)
+{
+	char *out = NULL;
+
+	start_store(600, NULL, NULL);
+	ck_assert_int_eq(import(conf, NULL, &out), 0);
+	ck_assert_msg(strstr(out, "no_billing_email: the order has no billing email")
+	    != NULL, "%s", out);
+	ck_assert_int_eq(q("SELECT count(*) FROM import_discrepancies WHERE code ="
+	    " 'no_billing_email'"), q("SELECT count(*) FROM order_sync WHERE"
+	    " error_code = 'no_billing_email'"));
+	ck_assert_int_gt(q("SELECT count(*) FROM import_discrepancies"), 0);
+	/* The store's total is what was seen: no gap. */
+	ck_assert_int_eq(q("SELECT store_total FROM import_runs"),
+	    q("SELECT count(*) FROM import_seen"));
+	free(out);
+}
+END_TEST
+
+START_TEST(store_faults_during_import_are_retried)
+{
+	char *out = NULL;
+
+	start_store(800, NULL, NULL);
+	ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/faults", "{\"type\":\"status\","
+	    "\"status\":503,\"endpoint\":\"list_orders\",\"count\":3}", NULL), 201);
+	ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/faults", "{\"type\":\"rate_limit\","
+	    "\"retry_after\":1,\"endpoint\":\"batch\",\"count\":2}", NULL), 201);
+	ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/faults", "{\"type\":\"timeout\","
+	    "\"ms\":2500,\"endpoint\":\"list_orders\",\"count\":1}", NULL), 201);
+	ck_assert_int_eq(import(conf, NULL, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out, "import completed"));
+	ck_assert_int_eq(q("SELECT store_total FROM import_runs"),
+	    q("SELECT count(*) FROM import_seen"));
+	ck_assert_int_ge(store_count("list_orders", "503"), 3);
+	free(out);
+}
+END_TEST
+
+START_TEST(since_window_takes_only_newer_orders)
+{
+	char *out = NULL;
+	long long all;
+
+	start_store(600, NULL, NULL);
+	ck_assert_int_eq(import(conf, "2026-06-01", &out), 0);
+	free(out);
+	ck_assert_int_gt(q("SELECT count(*) FROM orders"), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM orders WHERE created_at <"
+	    " strftime('%s', '2026-06-01')"), 0);
+	all = q("SELECT count(*) FROM orders");
+	ck_assert_int_eq(import(conf, "all", &out), 0);
+	free(out);
+	ck_assert_int_gt(q("SELECT count(*) FROM orders"), all);
+	ck_assert_int_eq(q("SELECT count(*) FROM import_runs"), 2);
+}
+END_TEST
+
+START_TEST(interrupted_import_resumes_to_the_same_result)
+{
+	static const char *const slow[] = { "--latency-model", "woo84",
+		"--latency-scale", "0.25", NULL };
+	char *out = NULL;
+	const char *argv[] = { TS_DAEMON_PATH, "--config", NULL, "--import", NULL };
+	long long lists_first, seen_first, total;
+	pid_t pid;
+	int status;
+
+	start_store(2000, NULL, slow);
+	argv[2] = conf;
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		if (freopen("/dev/null", "w", stdout) == NULL ||
+		    freopen("/dev/null", "w", stderr) == NULL)
+			_exit(126);
+		execv(TS_DAEMON_PATH, (char *const *)argv);
+		_exit(127);
+	}
+	nanosleep(&(struct timespec){ 1, 500000000 }, NULL);
+	kill(pid, SIGINT);
+	waitpid(pid, &status, 0);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 130);
+	ck_assert_int_eq(q("SELECT count(*) FROM import_runs WHERE state = 'interrupted'"), 1);
+	seen_first = q("SELECT next_page FROM import_runs");
+	lists_first = store_count("list_orders", "200");
+	ck_assert_int_lt(seen_first, 20);
+	ck_assert_int_eq(import(conf, NULL, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out, "import completed"));
+	free(out);
+	total = q("SELECT store_total FROM import_runs");
+	ck_assert_int_eq(q("SELECT count(*) FROM import_seen"), total);
+	/* Pages before the checkpoint were not fetched again. */
+	ck_assert_int_le(store_count("list_orders", "200"),
+	    (total + 98) / 99 + 4 + (lists_first - seen_first));
+	ck_assert_int_eq(q("SELECT count(*) FROM import_runs"), 1);
+}
+END_TEST
+
+START_TEST(orders_created_during_the_import_are_neither_missed_nor_doubled)
+{
+	static const char *const slow[] = { "--latency-model", "woo84",
+		"--latency-scale", "0.2", NULL };
+	const char *argv[] = { TS_DAEMON_PATH, "--config", NULL, "--import", NULL };
+	long long ids[10];
+	pid_t pid;
+	int status;
+	char sql[256];
+
+	start_store(1200, NULL, slow);
+	argv[2] = conf;
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		if (freopen("/dev/null", "w", stdout) == NULL ||
+		    freopen("/dev/null", "w", stderr) == NULL)
+			_exit(126);
+		execv(TS_DAEMON_PATH, (char *const *)argv);
+		_exit(127);
+	}
+	nanosleep(&(struct timespec){ 0, 400000000 }, NULL);
+	for (int i = 0; i < 10; i++) {
+		json_t *o = NULL;
+		ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/orders",
+		    "{\"billing\":{\"email\":\"during@example.test\"},\"line_items\":"
+		    "[{\"product_id\":12,\"quantity\":1}],\"set_paid\":true}", &o), 201);
+		ids[i] = json_integer_value(json_object_get(o, "id"));
+		json_decref(o);
+	}
+	waitpid(pid, &status, 0);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM orders WHERE id BETWEEN %lld AND %lld",
+	    ids[0], ids[9]);
+	ck_assert_int_eq(q(sql), 10);
+	ck_assert_int_eq(q("SELECT order_count FROM customers WHERE email ="
+	    " 'during@example.test'"), 10);
+}
+END_TEST
+
+START_TEST(reconciler_heals_webhooks_lost_while_the_daemon_was_down)
+{
+	start_store(0, NULL, NULL);
+	ck_assert_int_eq(th_daemon_start(dir, conf, &d), 0);
+	/* The first round stores the watermark. */
+	ck_assert_int_gt(th_db_wait(db_path, "SELECT count(*) FROM kv WHERE key ="
+	    " 'reconcile.watermark'", 1, 15000), 0);
+	ck_assert_int_eq(th_daemon_stop(&d), 0);
+	/* While it is down the store's deliveries fail and are never retried. */
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/orders",
+		    "{\"billing\":{\"email\":\"lost@example.test\"},\"line_items\":"
+		    "[{\"product_id\":12,\"quantity\":1}],\"set_paid\":true}", NULL), 201);
+	ck_assert_int_eq(fakewc_ctl_flush(fw, 20000), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM customers"), 0);
+	ck_assert_int_eq(th_daemon_start(dir, conf, &d), 0);
+	ck_assert_int_eq(th_db_wait(db_path, "SELECT coalesce((SELECT order_count FROM"
+	    " customers WHERE email = 'lost@example.test'), 0)", 5, 30000), 5);
+}
+END_TEST
+
+START_TEST(permanent_delete_is_found_by_the_sweep)
+{
+	json_t *o = NULL;
+	long long id;
+	char path[64];
+
+	start_store(0, NULL, NULL);
+	ck_assert_int_eq(th_daemon_start(dir, conf, &d), 0);
+	ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/orders",
+	    "{\"billing\":{\"email\":\"gone@example.test\"},\"line_items\":"
+	    "[{\"product_id\":12,\"quantity\":1}],\"set_paid\":true}", &o), 201);
+	id = json_integer_value(json_object_get(o, "id"));
+	json_decref(o);
+	ck_assert_int_eq(th_db_wait(db_path, "SELECT coalesce((SELECT order_count FROM"
+	    " customers), 0)", 1, 20000), 1);
+	snprintf(path, sizeof(path), "/_fake/orders/%lld", id);
+	ck_assert_int_eq(fakewc_ctl(fw, "DELETE", path, NULL, NULL), 200);
+	/* No webhook for that: the next reconcile round finds it. */
+	ck_assert_int_eq(th_db_wait(db_path, "SELECT coalesce((SELECT order_count FROM"
+	    " customers), -1)", 0, 30000), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM orders WHERE status = 'deleted'"), 1);
+}
+END_TEST
+
+START_TEST(disabled_webhook_is_detected_and_repaired)
+{
+	json_t *hooks = NULL, *h;
+	size_t i;
+	int active = 0;
+
+	start_store(0, "reconcile.webhook_autorepair = true", NULL);
+	/* Seven failed deliveries disable a webhook, as WooCommerce does. */
+	ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/webhooks/pause",
+	    "{\"mode\":\"fail\"}", NULL), 200);
+	for (int i2 = 0; i2 < 8; i2++)
+		ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/orders",
+		    "{\"billing\":{\"email\":\"x@example.test\"},\"line_items\":"
+		    "[{\"product_id\":12,\"quantity\":1}]}", NULL), 201);
+	ck_assert_int_eq(fakewc_ctl_flush(fw, 20000), 0);
+	ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/webhooks/resume", NULL, NULL), 200);
+	ck_assert_int_eq(th_daemon_start(dir, conf, &d), 0);
+	ck_assert_int_eq(th_db_wait(db_path, "SELECT count(*) FROM kv WHERE key ="
+	    " 'webhooks.health'", 1, 15000), 1);
+	nanosleep(&(struct timespec){ 1, 0 }, NULL);
+	ck_assert(th_file_contains(d.log_path, "re-activated"));
+	ck_assert_int_eq(fakewc_ctl(fw, "GET", "/_fake/webhooks", NULL, &hooks), 200);
+	json_array_foreach(hooks, i, h)
+		active += strcmp(json_string_value(json_object_get(h, "status")), "active") == 0;
+	ck_assert_int_eq(active, 5);
+	json_decref(hooks);
+}
+END_TEST
+
+START_TEST(register_webhooks_twice_makes_one_set)
+{
+	const char *argv[] = { TS_DAEMON_PATH, "--config", NULL, "--register-webhooks", NULL };
+	char overrides[1024], *err = NULL;
+	json_t *hooks = NULL;
+
+	start_store(0, NULL, NULL);
+	/* A public URL the store has no webhooks for yet. */
+	free(conf);
+	snprintf(overrides, sizeof(overrides),
+	    "store.url = %s\nstore.consumer_key = %s\nstore.consumer_secret = %s\n"
+	    "webhook.public_url = https://shop.example.test/tracksies/webhook\n",
+	    fw->url, fw->consumer_key, fw->consumer_secret);
+	conf = th_write_config(dir, overrides);
+	argv[2] = conf;
+	ck_assert_int_eq(th_run(argv, &err), 0);
+	free(err);
+	ck_assert_int_eq(th_run(argv, &err), 0);
+	free(err);
+	ck_assert_int_eq(fakewc_ctl(fw, "GET", "/_fake/webhooks", NULL, &hooks), 200);
+	/* Five pre-registered for the test URL, five for ours: no duplicates. */
+	ck_assert_int_eq(json_array_size(hooks), 10);
+	json_decref(hooks);
+}
+END_TEST
+
+static Suite *
+import_suite(void)
+{
+	Suite *s = suite_create("import");
+	TCase *tc = tcase_create("backfill");
+
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, import_equals_webhook_sync_customer_by_customer);
+	tcase_add_test(tc, second_import_changes_nothing_and_says_so);
+	tcase_add_test(tc, discrepancies_are_listed_with_their_reasons);
+	tcase_add_test(tc, store_faults_during_import_are_retried);
+	tcase_add_test(tc, since_window_takes_only_newer_orders);
+	tcase_add_test(tc, interrupted_import_resumes_to_the_same_result);
+	tcase_add_test(tc, orders_created_during_the_import_are_neither_missed_nor_doubled);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("healing");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, reconciler_heals_webhooks_lost_while_the_daemon_was_down);
+	tcase_add_test(tc, permanent_delete_is_found_by_the_sweep);
+	tcase_add_test(tc, disabled_webhook_is_detected_and_repaired);
+	tcase_add_test(tc, register_webhooks_twice_makes_one_set);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(import_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
