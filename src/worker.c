@@ -39,6 +39,12 @@
 #define BATCH 100		/* WooCommerce's per-request limit */
 #define BACKOFF_MAX_S 60
 #define AUTH_PROBE_MAX_S 30
+/*
+ * While requests are in flight, a partial batch waits this long for more
+ * orders before it goes: under a burst, full batches of 100; alone, an
+ * order goes at once (nothing in flight).
+ */
+#define LINGER_MS 500
 
 enum call_kind { CALL_FETCH = 1, CALL_FETCH_ONE, CALL_WRITE, CALL_PAGE };
 
@@ -88,6 +94,8 @@ struct worker {
 	char currency[4];
 	int decimals;
 	int64_t store_ready_at;		/* no store requests before this time */
+	int64_t fetch_since_ms;		/* oldest partial fetch batch waiting, 0 */
+	int64_t write_since_ms;		/* oldest partial write batch waiting, 0 */
 	int backoff_s;
 	bool auth_paused;
 
@@ -99,6 +107,37 @@ static int64_t
 now_s(void)
 {
 	return (int64_t)time(NULL);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Whether a batch of n ready jobs should go now; *since tracks how long a
+ * partial one has waited.
+ */
+static bool
+batch_due(struct worker *w, int n, int64_t *since)
+{
+	int64_t t = now_ms();
+
+	if (n == 0) {
+		*since = 0;
+		return false;
+	}
+	if (*since == 0)
+		*since = t;
+	if (n >= BATCH || wc_client_in_flight(w->wc) == 0 || t - *since >= LINGER_MS) {
+		*since = 0;
+		return true;
+	}
+	return false;
 }
 
 static void
@@ -461,10 +500,10 @@ start_calls(struct worker *w)
 		int fetches = count_state(w, JOB_FETCH);
 		bool started = false;
 
-		if (writes >= BATCH || (writes > 0 && fetches == 0 &&
-		    !import_wants_page(w)))
+		if (writes >= BATCH || (fetches == 0 && !import_wants_page(w) &&
+		    batch_due(w, writes, &w->write_since_ms)))
 			started = start_write(w);
-		else if (fetches > 0)
+		else if (batch_due(w, fetches, &w->fetch_since_ms))
 			started = start_fetch(w, JOB_FETCH);
 		else if (w->import != NULL && w->n_jobs <= MAX_JOBS - BATCH)
 			started = start_page(w);
@@ -1022,14 +1061,14 @@ worker_main(void *arg)
 		}
 		start_calls(w);
 		if (wc_client_in_flight(w->wc) > 0) {
-			if (wc_client_wait(w->wc, 250, &done) == TS_OK && done != NULL)
+			if (wc_client_wait(w->wc, 50, &done) == TS_OK && done != NULL)
 				dispatch(w, done);
 			continue;
 		}
 		if (w->store_ready_at > now)
 			idle(w, (w->store_ready_at - now) * 1000);
-		else if (w->n_jobs == 0)
-			idle(w, 1000);
+		else
+			idle(w, w->n_jobs == 0 ? 1000 : LINGER_MS);
 	}
 	/*
 	 * Stopping: let the requests already sent finish (their results are
