@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "tracksies/db.h"
+#include "tracksies/features.h"
 #include "tracksies/import.h"
 #include "tracksies/log.h"
 #include "tracksies/worker.h"
@@ -122,6 +123,14 @@ import_cli_run(const struct config *cfg, const char *since)
 		fprintf(stderr, "tracksiesd: import: %s\n", err != NULL ? err :
 		    "cannot start (database)");
 		goto out;
+	}
+	{
+		bool on = true;
+		if (features_get(db, FEATURE_IMPORT, &on) == TS_OK && !on) {
+			fprintf(stderr, "tracksiesd: the import is switched off (feature"
+			    " woo.import); PUT /v1/features to switch it on\n");
+			goto out;
+		}
 	}
 	log_info("import: %s run=%lld since=%s", resumed ? "resuming" : "starting",
 	    (long long)import_run_id(imp), since);

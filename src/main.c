@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "tracksies/admin_api.h"
 #include "tracksies/config.h"
 #include "tracksies/db.h"
 #include "tracksies/http_server.h"
@@ -200,6 +201,8 @@ run(const char *config_path, struct config *cfg)
 	struct worker *worker = NULL;
 	struct reconciler *reconciler = NULL;
 	struct http_server *webhook = NULL;
+	struct admin_api *admin = NULL;
+	struct admin_api_options aopt = { 0 };
 	struct intake intake = { 0 };
 	struct http_server_options wopt = { 0 };
 	struct db *mdb = NULL;
@@ -253,6 +256,17 @@ run(const char *config_path, struct config *cfg)
 		log_error("reconcile: cannot start");
 	log_info("webhook: listening addr=%s port=%u path=%s", cfg->webhook_listen,
 	    (unsigned)http_server_port(webhook), cfg->webhook_path);
+	aopt.cfg = cfg;
+	aopt.queue = queue;
+	aopt.worker = worker;
+	if (admin_api_start(&aopt, &admin, &err) != TS_OK) {
+		log_error("%s", err != NULL ? err : "admin: cannot start");
+		free(err);
+		err = NULL;
+		goto out;
+	}
+	log_info("admin: listening addr=%s port=%u", cfg->admin_listen,
+	    (unsigned)admin_api_port(admin));
 	log_info("tracksiesd %s: ready", TS_VERSION);
 
 	if (notify_ready() != TS_OK)
@@ -284,6 +298,7 @@ run(const char *config_path, struct config *cfg)
 	    sig == SIGTERM ? "TERM" : "INT", http_server_in_flight(webhook));
 	status = 0;
 out:
+	admin_api_stop(admin);
 	http_server_stop(webhook, DRAIN_MS);
 	reconcile_stop(reconciler);
 	queue_close(queue);

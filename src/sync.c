@@ -23,6 +23,7 @@ enum stmt_id {
 	S_INSERT_CUSTOMER,
 	S_ORDER_CUSTOMER,
 	S_ORDER_MODIFIED,
+	S_ERASED,
 	S_UPSERT_ORDER,
 	S_DELETE_ITEMS,
 	S_INSERT_ITEM,
@@ -45,6 +46,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_INSERT_CUSTOMER] = "INSERT INTO customers (email, created_at) VALUES (?1, ?2)",
 	[S_ORDER_CUSTOMER] = "SELECT customer_id FROM orders WHERE id = ?1",
 	[S_ORDER_MODIFIED] = "SELECT modified_at FROM orders WHERE id = ?1",
+	[S_ERASED] = "SELECT erasure_id FROM erased_orders WHERE order_id = ?1",
 	[S_UPSERT_ORDER] =
 	    "INSERT INTO orders (id, customer_id, number, status, currency,"
 	    " created_at, modified_at, total_minor, discount_minor, shipping_minor,"
@@ -139,6 +141,7 @@ struct sync {
 	char **statuses;
 	size_t n_statuses;
 	int decimals;
+	bool aliases;		/* feature woo.aliases: match alias emails */
 };
 
 static const struct {
@@ -192,6 +195,7 @@ sync_new(struct db *db, const struct sync_settings *settings,
 		return TS_ERR_NOMEM;
 	s->db = db;
 	s->decimals = settings->decimals;
+	s->aliases = true;
 	(void)snprintf(s->currency, sizeof(s->currency), "%s",
 	    settings->store_currency != NULL ? settings->store_currency : "");
 	if (settings->n_qualifying_statuses > 0 && (s->statuses = calloc(
@@ -284,9 +288,11 @@ find_or_create_customer(struct sync *s, const char *email, int64_t now,
 	bind_text(s->stmt[S_FIND_CUSTOMER], 1, email);
 	if ((rc = step_int(s->stmt[S_FIND_CUSTOMER], id)) != TS_ERR_NOTFOUND)
 		return rc;
-	bind_text(s->stmt[S_FIND_ALIAS], 1, email);
-	if ((rc = step_int(s->stmt[S_FIND_ALIAS], id)) != TS_ERR_NOTFOUND)
-		return rc;
+	if (s->aliases) {
+		bind_text(s->stmt[S_FIND_ALIAS], 1, email);
+		if ((rc = step_int(s->stmt[S_FIND_ALIAS], id)) != TS_ERR_NOTFOUND)
+			return rc;
+	}
 	bind_text(s->stmt[S_INSERT_CUSTOMER], 1, email);
 	(void)sqlite3_bind_int64(s->stmt[S_INSERT_CUSTOMER], 2, now);
 	if ((rc = step(s->stmt[S_INSERT_CUSTOMER])) != TS_OK)
@@ -525,6 +531,37 @@ nomem:
 	return TS_ERR_NOMEM;
 }
 
+/* Delete whichever of our keys the order still carries. */
+static enum ts_rc
+plan_erase(const struct wc_order *o, struct sync_result *r)
+{
+	const char *const keys[] = { WC_META_CUSTOMER_ID, WC_META_SYNCED,
+		WC_META_SYNC_ERROR };
+	const char *const have[] = { o->meta_customer_id, o->meta_synced,
+		o->meta_sync_error };
+	json_t *meta = json_array();
+
+	if (meta == NULL)
+		return TS_ERR_NOMEM;
+	for (int i = 0; i < 3; i++)
+		if (have[i] != NULL && meta_push(meta, keys[i], json_null()) != TS_OK) {
+			json_decref(meta);
+			return TS_ERR_NOMEM;
+		}
+	if (json_array_size(meta) == 0) {
+		json_decref(meta);
+		meta = NULL;
+	}
+	r->meta = meta;
+	return TS_OK;
+}
+
+void
+sync_set_aliases(struct sync *s, bool on)
+{
+	s->aliases = on;
+}
+
 static void
 set_error(struct sync_result *r, const char *code, const char *detail)
 {
@@ -562,6 +599,22 @@ sync_apply_order(struct sync *s, const json_t *doc, int64_t now,
 		return out->order_id > 0 ? record_state(s, out, now) : TS_OK;
 	}
 	out->order_id = o->id;
+	/*
+	 * The customer of this order was erased (GDPR): keep nothing, and take
+	 * our meta off the order in the store.
+	 */
+	{
+		int64_t erasure = 0;
+		(void)sqlite3_bind_int64(s->stmt[S_ERASED], 1, o->id);
+		if ((rc = step_int(s->stmt[S_ERASED], &erasure)) == TS_OK) {
+			out->ignored = true;
+			rc = plan_erase(o, out);
+			goto out;
+		}
+		if (rc != TS_ERR_NOTFOUND)
+			goto out;
+		rc = TS_OK;
+	}
 	/* A checkout draft is a cart, not an order: leave no trace. */
 	if (strcmp(o->status, "checkout-draft") == 0) {
 		out->ignored = true;

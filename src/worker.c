@@ -29,7 +29,9 @@
 #include <openssl/rand.h>
 
 #include "tracksies/db.h"
+#include "tracksies/features.h"
 #include "tracksies/import.h"
+#include "tracksies/profile.h"
 #include "tracksies/log.h"
 #include "tracksies/sync.h"
 #include "tracksies/wc_client.h"
@@ -98,6 +100,7 @@ struct worker {
 	int64_t write_since_ms;		/* oldest partial write batch waiting, 0 */
 	int backoff_s;
 	bool auth_paused;
+	bool sync_off;			/* feature woo.order_sync is off: claim nothing */
 
 	/* status, guarded by lock */
 	struct worker_status status;
@@ -1047,11 +1050,19 @@ worker_main(void *arg)
 
 		status_update(w, heartbeat, w);
 		if (now != last_checkpoint) {
+			bool on = true, purged;
 			/* Intake never checkpoints (queue.c): keep the WAL short here. */
 			(void)db_exec(w->db, "PRAGMA wal_checkpoint(PASSIVE)");
+			/* Search index merges an erasure left for later (profile.c). */
+			(void)profile_search_purge(w->db, 200, &purged);
+			/* Feature flags take effect within a second. */
+			if (features_get(w->db, FEATURE_ORDER_SYNC, &on) == TS_OK)
+				w->sync_off = !on;
+			if (features_get(w->db, FEATURE_ALIASES, &on) == TS_OK)
+				sync_set_aliases(w->sync, on);
 			last_checkpoint = now;
 		}
-		if (w->import == NULL && now >= w->store_ready_at &&
+		if (w->import == NULL && !w->sync_off && now >= w->store_ready_at &&
 		    claim(w, now) != TS_OK)
 			log_error("worker: cannot read the queue");
 		if (w->import != NULL && import_pages_done(w->import) &&

@@ -78,6 +78,9 @@ enum ts_rc sync_apply_missing(struct sync *s, int64_t order_id, bool trashed,
 enum ts_rc sync_mark_written(struct sync *s, int64_t order_id, int64_t now);
 enum ts_rc sync_set_writeback(struct sync *s, int64_t order_id, json_t *meta);
 
+/* Feature woo.aliases: whether alias emails find their customer. */
+void sync_set_aliases(struct sync *s, bool on);
+
 /* Recompute one customer's metrics from its rows. */
 enum ts_rc sync_recompute_customer(struct sync *s, int64_t customer_id,
     int64_t now);

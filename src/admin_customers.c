@@ -1,0 +1,886 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Customer routes of the admin API: the list (status tabs, search, tag
+ * filter, sort, paging), add, profile, edit, status quick actions and bulk
+ * actions. The list's SQL is assembled from fixed fragments only: every
+ * value a client sends is a bound parameter, and the sort column comes from
+ * a whitelist.
+ */
+#include "admin_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tracksies/db.h"
+#include "tracksies/log.h"
+#include "tracksies/profile.h"
+#include "tracksies/wc_order.h"
+
+#define Q_MAX 200			/* bytes of a search */
+#define NAME_MAX_LEN 200
+#define PHONE_MAX 64
+#define NOTES_MAX 20000
+#define REASON_MAX 2000
+#define EMAIL_MAX 254
+
+/*
+ * Sort keys. Each has an index (0005_admin.sql) whose order is exactly the
+ * ORDER BY, so a page is an index scan that stops after LIMIT rows, and the
+ * trailing id makes the order total: pages never repeat or skip a row.
+ */
+static const struct sort {
+	const char *name;
+	const char *index;
+	const char *asc;
+	const char *desc;
+	bool default_desc;
+} sorts[] = {
+	{ "created", "customers_sort_created", "c.created_at, c.status, c.id",
+	    "c.created_at DESC, c.status DESC, c.id DESC", true },
+	{ "name", "customers_sort_name",
+	    "c.first_name COLLATE NOCASE, c.last_name COLLATE NOCASE, c.status,"
+	    " c.id", "c.first_name COLLATE NOCASE DESC, c.last_name COLLATE NOCASE"
+	    " DESC, c.status DESC, c.id DESC", false },
+	{ "email", "customers_sort_email", "c.email, c.status, c.id",
+	    "c.email DESC, c.status DESC, c.id DESC", false },
+	{ "status", "customers_sort_status", "c.status, c.id",
+	    "c.status DESC, c.id DESC", false },
+	{ "tags", "customers_sort_tags", "c.tag_count, c.status, c.id",
+	    "c.tag_count DESC, c.status DESC, c.id DESC", true },
+	{ "orders", "customers_sort_orders", "c.order_count, c.status, c.id",
+	    "c.order_count DESC, c.status DESC, c.id DESC", true },
+	{ "ltv", "customers_sort_ltv", "c.ltv_minor, c.status, c.id",
+	    "c.ltv_minor DESC, c.status DESC, c.id DESC", true },
+};
+
+#define N_SORTS (sizeof(sorts) / sizeof(sorts[0]))
+
+struct admin_filter {
+	char status[16];		/* "" = every status */
+	char *match;			/* FTS5 query (3+ characters), or NULL */
+	char *like;			/* LIKE pattern (1-2 characters), or NULL */
+	char *tag;			/* tag id, or NULL */
+	char *ids_json;			/* JSON array of ids, or NULL */
+	const struct sort *sort;
+	bool desc;
+	int64_t counts[5];		/* all, active, vip, caution, do_not_serve */
+};
+
+static const char *const count_names[5] = { "all", "active", "vip",
+	"caution", "do_not_serve" };
+
+void
+admin_customers_filter_free(struct admin_filter *f)
+{
+	if (f == NULL)
+		return;
+	free(f->match);
+	free(f->like);
+	free(f->tag);
+	free(f->ids_json);
+	free(f);
+}
+
+static size_t
+utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* "ab" -> "%ab%" with LIKE's wildcards escaped by '\'. */
+static char *
+like_pattern(const char *q)
+{
+	size_t len = strlen(q);
+	char *out = malloc(len * 2 + 3), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	*o++ = '%';
+	for (; *q != '\0'; q++) {
+		if (*q == '%' || *q == '_' || *q == '\\')
+			*o++ = '\\';
+		*o++ = *q;
+	}
+	*o++ = '%';
+	*o = '\0';
+	return out;
+}
+
+/*
+ * q as one FTS5 phrase (a substring match with the trigram tokenizer),
+ * quotes doubled so nothing in q is FTS5 syntax. A q that looks like a
+ * phone number also matches its digits alone: "(555) 123" finds "5551234".
+ */
+static char *
+fts_query(const char *q)
+{
+	size_t len = strlen(q), nd = 0, np = 0;
+	char *out = malloc(len * 2 + 64), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	*o++ = '"';
+	for (const char *p = q; *p != '\0'; p++) {
+		if (*p == '"')
+			*o++ = '"';
+		*o++ = *p;
+		if (*p >= '0' && *p <= '9')
+			nd++;
+		else if (strchr(" -().+/", *p) != NULL)
+			np++;
+	}
+	*o++ = '"';
+	if (nd >= 3 && np > 0 && nd + np == len) {
+		memcpy(o, " OR \"", 5);
+		o += 5;
+		for (const char *p = q; *p != '\0'; p++)
+			if (*p >= '0' && *p <= '9')
+				*o++ = *p;
+		*o++ = '"';
+	}
+	*o = '\0';
+	return out;
+}
+
+static enum ts_rc
+load_counts(struct admin_req *r, int64_t counts[5])
+{
+	sqlite3_stmt *st = NULL;
+	enum ts_rc rc;
+	int src;
+
+	memset(counts, 0, 5 * sizeof(counts[0]));
+	if ((rc = db_rc(sqlite3_prepare_v2(db_handle(r->db), "SELECT status, n"
+	    " FROM customer_status_counts", -1, &st, NULL))) != TS_OK)
+		goto out;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *s = (const char *)sqlite3_column_text(st, 0);
+		for (int i = 1; s != NULL && i < 5; i++)
+			if (strcmp(s, count_names[i]) == 0) {
+				counts[i] = sqlite3_column_int64(st, 1);
+				counts[0] += counts[i];
+			}
+	}
+	if (src != SQLITE_DONE)
+		rc = db_rc(src);
+out:
+	(void)sqlite3_finalize(st);
+	return rc;
+}
+
+static bool
+nomem(struct admin_req *r)
+{
+	admin_api_fail(r, 500, "internal", NULL, "out of memory");
+	return false;
+}
+
+bool
+admin_customers_filter(struct admin_req *r, struct admin_filter **out)
+{
+	struct admin_filter *f = calloc(1, sizeof(*f));
+	const char *status = http_request_query(r->http, "status");
+	const char *q = http_request_query(r->http, "q");
+	const char *tag = http_request_query(r->http, "tag");
+	const char *sort = http_request_query(r->http, "sort");
+	const char *order = http_request_query(r->http, "order");
+	const char *ids = http_request_query(r->http, "ids");
+	enum ts_rc rc;
+
+	*out = NULL;
+	if (f == NULL)
+		return nomem(r);
+	f->sort = &sorts[0];
+	f->desc = true;
+	if (status != NULL && *status != '\0' && strcmp(status, "all") != 0) {
+		if (!profile_status_valid(status)) {
+			admin_api_fail(r, 400, "invalid_parameter", "status", "status must"
+			    " be all, active, vip, caution or do_not_serve");
+			goto fail;
+		}
+		(void)snprintf(f->status, sizeof(f->status), "%s", status);
+	}
+	if (sort != NULL && *sort != '\0') {
+		f->sort = NULL;
+		for (size_t i = 0; i < N_SORTS; i++)
+			if (strcmp(sort, sorts[i].name) == 0)
+				f->sort = &sorts[i];
+		if (f->sort == NULL) {
+			admin_api_fail(r, 400, "invalid_parameter", "sort", "sort must be"
+			    " name, email, status, tags, orders, ltv or created");
+			goto fail;
+		}
+		f->desc = f->sort->default_desc;
+	}
+	if (order != NULL && *order != '\0') {
+		if (strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0) {
+			admin_api_fail(r, 400, "invalid_parameter", "order",
+			    "order must be asc or desc");
+			goto fail;
+		}
+		f->desc = strcmp(order, "desc") == 0;
+	}
+	if (q != NULL) {
+		while (*q == ' ')
+			q++;
+		if (strlen(q) > Q_MAX) {
+			admin_api_fail(r, 400, "invalid_parameter", "q",
+			    "q is longer than 200 bytes");
+			goto fail;
+		}
+		if (utf8_chars(q) >= 3) {
+			if ((f->match = fts_query(q)) == NULL)
+				goto oom;
+		} else if (*q != '\0') {
+			if ((f->like = like_pattern(q)) == NULL)
+				goto oom;
+		}
+	}
+	if (tag != NULL && *tag != '\0') {
+		if (strlen(tag) > 100) {
+			admin_api_fail(r, 400, "invalid_parameter", "tag",
+			    "tag is longer than 100 bytes");
+			goto fail;
+		}
+		if ((f->tag = strdup(tag)) == NULL)
+			goto oom;
+	}
+	if (ids != NULL) {
+		int64_t *list = NULL;
+		size_t n = 0, used = 0;
+
+		if (!admin_api_id_csv(r, ids, "ids", 100000, &list, &n))
+			goto fail;
+		if ((f->ids_json = malloc(n * 21 + 3)) == NULL) {
+			free(list);
+			goto oom;
+		}
+		f->ids_json[used++] = '[';
+		for (size_t i = 0; i < n; i++)
+			used += (size_t)sprintf(f->ids_json + used, "%s%" PRId64,
+			    i ? "," : "", list[i]);
+		f->ids_json[used++] = ']';
+		f->ids_json[used] = '\0';
+		free(list);
+	}
+	if ((rc = load_counts(r, f->counts)) != TS_OK) {
+		admin_api_db_fail(r, rc, "count read");
+		goto fail;
+	}
+	*out = f;
+	return true;
+oom:
+	(void)nomem(r);
+fail:
+	admin_customers_filter_free(f);
+	return false;
+}
+
+static int64_t
+status_count(const struct admin_filter *f)
+{
+	for (int i = 1; i < 5; i++)
+		if (strcmp(f->status, count_names[i]) == 0)
+			return f->counts[i];
+	return f->counts[0];
+}
+
+/* Appends src to the SQL being built; the buffer is sized for the worst case. */
+static void
+add(char *sql, size_t size, const char *src)
+{
+	size_t used = strlen(sql);
+
+	(void)snprintf(sql + used, size - used, "%s", src);
+}
+
+static void
+bind_text(sqlite3_stmt *st, const char *name, const char *value)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	if (i > 0)
+		(void)sqlite3_bind_text(st, i, value, -1, SQLITE_STATIC);
+}
+
+static void
+bind_int(sqlite3_stmt *st, const char *name, int64_t value)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	if (i > 0)
+		(void)sqlite3_bind_int64(st, i, value);
+}
+
+/* WHERE clause fragments (no user text: values are :parameters). */
+static void
+add_where(char *sql, size_t size, const struct admin_filter *f,
+    bool status_indexed)
+{
+	add(sql, size, " WHERE 1");
+	if (f->ids_json != NULL)
+		add(sql, size, " AND c.id IN (SELECT value FROM json_each(:ids))");
+	if (f->match != NULL)
+		add(sql, size, " AND c.id IN (SELECT rowid FROM customers_fts"
+		    " WHERE customers_fts MATCH :match)");
+	if (f->like != NULL)
+		add(sql, size, " AND (c.email LIKE :like ESCAPE '\\'"
+		    " OR (c.first_name || ' ' || c.last_name) LIKE :like ESCAPE '\\'"
+		    " OR c.phone LIKE :like ESCAPE '\\')");
+	if (f->tag != NULL)
+		add(sql, size, " AND c.id IN (SELECT customer_id FROM customer_tags"
+		    " WHERE tag_id = :tag AND lost_at IS NULL)");
+	if (f->status[0] != '\0')
+		/* Unary + keeps the planner on the sort index (see below). */
+		add(sql, size, status_indexed ? " AND c.status = :status" :
+		    " AND +c.status = :status");
+}
+
+static void
+bind_filter(sqlite3_stmt *st, const struct admin_filter *f)
+{
+	bind_text(st, ":ids", f->ids_json);
+	bind_text(st, ":match", f->match);
+	bind_text(st, ":like", f->like);
+	bind_text(st, ":tag", f->tag);
+	if (f->status[0] != '\0')
+		bind_text(st, ":status", f->status);
+}
+
+static enum ts_rc select_rows(struct admin_req *r,
+    const struct admin_filter *f, bool ids_only, bool with_total,
+    int64_t limit, int64_t offset, sqlite3_stmt **out);
+
+enum ts_rc
+admin_customers_select(struct admin_req *r, const struct admin_filter *f,
+    bool ids_only, int64_t limit, int64_t offset, sqlite3_stmt **out)
+{
+	return select_rows(r, f, ids_only, false, limit, offset, out);
+}
+
+/* True when the list is narrowed to an id set (ids, search, tag). */
+static bool
+narrowed(const struct admin_filter *f)
+{
+	return f->ids_json != NULL || f->match != NULL || f->like != NULL ||
+	    f->tag != NULL;
+}
+
+static enum ts_rc
+select_rows(struct admin_req *r, const struct admin_filter *f, bool ids_only,
+    bool with_total, int64_t limit, int64_t offset, sqlite3_stmt **out)
+{
+	char sql[2048] = "";
+	bool status_indexed = false;
+	enum ts_rc rc;
+
+	*out = NULL;
+	add(sql, sizeof(sql), ids_only ? "SELECT c.id" :
+	    "SELECT " PROFILE_SUMMARY_COLUMNS);
+	/* The total in the same pass: the search runs once, not twice. */
+	if (with_total)
+		add(sql, sizeof(sql), ", count(*) OVER ()");
+	add(sql, sizeof(sql), " FROM customers AS c");
+	/*
+	 * The plan is chosen here, not left to statistics we do not keep: a
+	 * narrowed list (ids, search, tag) is driven by its id set and sorted.
+	 * Otherwise the sort key's index is walked in order, the status read
+	 * from the index itself, until offset + limit rows matched: about
+	 * (offset + limit) * all / tab index entries. When reading every row of
+	 * the tab through the status index and sorting them is cheaper (a row
+	 * costs some 20 index steps), that is done instead: a tiny tab, or a
+	 * deep page of a small one.
+	 */
+	if (!narrowed(f)) {
+		int64_t tab = status_count(f), all = f->counts[0];
+		int64_t walk = (offset + (limit > 0 ? limit : all)) *
+		    (all / (tab > 0 ? tab : 1));
+
+		if (f->status[0] != '\0' && tab * 20 < walk) {
+			add(sql, sizeof(sql), " INDEXED BY customers_sort_status");
+			status_indexed = true;
+		} else {
+			add(sql, sizeof(sql), " INDEXED BY ");
+			add(sql, sizeof(sql), f->sort->index);
+		}
+	}
+	add_where(sql, sizeof(sql), f, status_indexed);
+	add(sql, sizeof(sql), " ORDER BY ");
+	add(sql, sizeof(sql), f->desc ? f->sort->desc : f->sort->asc);
+	add(sql, sizeof(sql), " LIMIT :limit OFFSET :offset");
+	if ((rc = db_rc(sqlite3_prepare_v2(db_handle(r->db), sql, -1, out,
+	    NULL))) != TS_OK)
+		return rc;
+	bind_filter(*out, f);
+	bind_int(*out, ":limit", limit);
+	bind_int(*out, ":offset", offset);
+	return TS_OK;
+}
+
+enum ts_rc
+admin_customers_count(struct admin_req *r, const struct admin_filter *f,
+    int64_t *total)
+{
+	char sql[1024] = "SELECT count(*) FROM customers AS c";
+	sqlite3_stmt *st = NULL;
+	enum ts_rc rc;
+	int src;
+
+	*total = 0;
+	if (f->ids_json == NULL && f->match == NULL && f->like == NULL &&
+	    f->tag == NULL) {
+		*total = status_count(f);
+		return TS_OK;
+	}
+	if (f->match != NULL && f->ids_json == NULL && f->like == NULL &&
+	    f->tag == NULL && f->status[0] == '\0')
+		/* Every index row is a customer: no need to read the rows. */
+		(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM customers_fts"
+		    " WHERE customers_fts MATCH :match");
+	else
+		add_where(sql, sizeof(sql), f, false);
+	if ((rc = db_rc(sqlite3_prepare_v2(db_handle(r->db), sql, -1, &st,
+	    NULL))) != TS_OK)
+		return rc;
+	bind_filter(st, f);
+	if ((src = sqlite3_step(st)) == SQLITE_ROW)
+		*total = sqlite3_column_int64(st, 0);
+	else
+		rc = db_rc(src);
+	(void)sqlite3_finalize(st);
+	return rc;
+}
+
+/* The tags of every customer on the page, in one query. */
+static enum ts_rc
+add_page_tags(struct admin_req *r, json_t *customers)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *ids = json_array(), *c;
+	char *ids_text = NULL;
+	size_t i;
+	enum ts_rc rc = TS_OK;
+	int src;
+
+	json_array_foreach(customers, i, c) {
+		(void)json_object_set_new(c, "tags", json_array());
+		(void)json_array_append(ids, json_object_get(c, "id"));
+	}
+	if (json_array_size(ids) == 0)
+		goto out;
+	if ((ids_text = json_dumps(ids, JSON_COMPACT)) == NULL) {
+		rc = TS_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = db_rc(sqlite3_prepare_v2(db_handle(r->db), "SELECT"
+	    " ct.customer_id, ct.tag_id, t.label, t.icon, t.channel, ct.earned_at"
+	    " FROM customer_tags AS ct LEFT JOIN tags AS t ON t.id = ct.tag_id"
+	    " WHERE ct.customer_id IN (SELECT value FROM json_each(?1))"
+	    " AND ct.lost_at IS NULL ORDER BY t.channel, t.position, ct.tag_id",
+	    -1, &st, NULL))) != TS_OK)
+		goto out;
+	(void)sqlite3_bind_text(st, 1, ids_text, -1, SQLITE_STATIC);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		json_t *tag;
+
+		c = NULL;
+		for (i = 0; i < json_array_size(customers); i++) {
+			if (json_integer_value(json_object_get(json_array_get(customers,
+			    i), "id")) == id) {
+				c = json_array_get(customers, i);
+				break;
+			}
+		}
+		if (c == NULL)
+			continue;
+		tag = json_object();
+		(void)json_object_set_new(tag, "id", json_string(
+		    (const char *)sqlite3_column_text(st, 1)));
+		for (int k = 2; k <= 4; k++) {
+			const char *v = (const char *)sqlite3_column_text(st, k);
+			(void)json_object_set_new(tag, k == 2 ? "label" : k == 3 ?
+			    "icon" : "channel", v != NULL ? json_string(v) : json_null());
+		}
+		(void)json_object_set_new(tag, "earned_at",
+		    profile_time_json(sqlite3_column_int64(st, 5)));
+		(void)json_array_append_new(json_object_get(c, "tags"), tag);
+	}
+	if (src != SQLITE_DONE)
+		rc = db_rc(src);
+out:
+	(void)sqlite3_finalize(st);
+	free(ids_text);
+	json_decref(ids);
+	return rc;
+}
+
+void
+admin_customers_list(struct admin_req *r)
+{
+	struct admin_filter *f = NULL;
+	sqlite3_stmt *st = NULL;
+	json_t *doc = NULL, *list = NULL, *counts;
+	int64_t page, per_page, total = 0;
+	bool with_total;
+	enum ts_rc rc;
+	int src;
+
+	if (!admin_api_paging(r, &page, &per_page) ||
+	    !admin_customers_filter(r, &f))
+		return;
+	with_total = narrowed(f);
+	if (!with_total && (rc = admin_customers_count(r, f, &total)) != TS_OK)
+		goto dbfail;
+	list = json_array();
+	if (with_total || (page - 1) * per_page < total) {
+		if ((rc = select_rows(r, f, false, with_total, per_page,
+		    (page - 1) * per_page, &st)) != TS_OK)
+			goto dbfail;
+		while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+			if (with_total)
+				total = sqlite3_column_int64(st, PROFILE_SUMMARY_NCOLS);
+			(void)json_array_append_new(list, profile_summary_json(st, 0,
+			    r->decimals, r->currency[0] ? r->currency : NULL));
+		}
+		if (src != SQLITE_DONE) {
+			rc = db_rc(src);
+			goto dbfail;
+		}
+		/* A page past the end has no row to carry the total. */
+		if (with_total && json_array_size(list) == 0 && page > 1 &&
+		    (rc = admin_customers_count(r, f, &total)) != TS_OK)
+			goto dbfail;
+		if ((rc = add_page_tags(r, list)) != TS_OK)
+			goto dbfail;
+	}
+	counts = json_object();
+	for (int i = 0; i < 5; i++)
+		(void)json_object_set_new(counts, count_names[i],
+		    json_integer(f->counts[i]));
+	doc = json_pack("{s:o,s:o}", "customers", list, "counts", counts);
+	list = NULL;
+	admin_api_page_fields(doc, total, page, per_page);
+	admin_api_reply(r, 200, doc);
+	goto out;
+dbfail:
+	admin_api_db_fail(r, rc, "list");
+out:
+	json_decref(list);
+	(void)sqlite3_finalize(st);
+	admin_customers_filter_free(f);
+}
+
+/* ---- add, edit --------------------------------------------------------- */
+
+/*
+ * A deliverable-looking address: one '@', a non-empty local part of at
+ * most 64 bytes, a dotted domain, no spaces, quotes, commas or angle
+ * brackets. Anything stricter belongs to the store, which checked it.
+ */
+static bool
+email_valid(const char *e)
+{
+	const char *at = strchr(e, '@'), *dot;
+
+	if (at == NULL || at == e || strchr(at + 1, '@') != NULL ||
+	    at - e > 64 || strlen(e) > EMAIL_MAX)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)e; *p; p++)
+		if (*p <= 0x20 || *p == 0x7f || strchr("\"(),:;<>[\\]", *p) != NULL)
+			return false;
+	dot = strrchr(at + 1, '.');
+	return dot != NULL && dot > at + 1 && dot[1] != '\0';
+}
+
+/* 0 when free, 1 when a customer has it, 2 when an alias has it. */
+static enum ts_rc
+email_owner(struct admin_req *r, const char *email, int *owner)
+{
+	sqlite3_stmt *st = NULL;
+	enum ts_rc rc;
+	int src;
+
+	*owner = 0;
+	if ((rc = db_rc(sqlite3_prepare_v2(db_handle(r->db), "SELECT 1 FROM"
+	    " customers WHERE email = ?1 UNION ALL SELECT 2 FROM customer_aliases"
+	    " WHERE email = ?1 LIMIT 1", -1, &st, NULL))) != TS_OK)
+		return rc;
+	(void)sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+	if ((src = sqlite3_step(st)) == SQLITE_ROW)
+		*owner = sqlite3_column_int(st, 0);
+	else if (src != SQLITE_DONE)
+		rc = db_rc(src);
+	(void)sqlite3_finalize(st);
+	return rc;
+}
+
+char *
+admin_customers_email(struct admin_req *r, const json_t *body,
+    const char *key)
+{
+	const char *raw = NULL;
+	char *email;
+	bool present;
+
+	if (!admin_api_string(r, body, key, EMAIL_MAX + 16, false, false, &raw,
+	    &present))
+		return NULL;
+	if (raw == NULL) {
+		admin_api_fail(r, 400, "missing_field", key, "email is required");
+		return NULL;
+	}
+	email = wc_order_normalize_email(raw);
+	if (email == NULL || !email_valid(email)) {
+		free(email);
+		admin_api_fail(r, 400, "invalid_field", key,
+		    "not a valid email address");
+		return NULL;
+	}
+	return email;
+}
+
+bool
+admin_customers_email_free(struct admin_req *r, const char *email,
+    const char *field)
+{
+	enum ts_rc rc;
+	int owner;
+
+	if ((rc = email_owner(r, email, &owner)) != TS_OK) {
+		admin_api_db_fail(r, rc, "email look-up");
+		return false;
+	}
+	if (owner != 0) {
+		admin_api_fail(r, 409, "email_in_use", field, owner == 1 ?
+		    "a customer has this email" : "an alias has this email");
+		return false;
+	}
+	return true;
+}
+
+static void
+bind_or_default(sqlite3_stmt *st, int col, const char *v)
+{
+	(void)sqlite3_bind_text(st, col, v != NULL ? v : "", -1, SQLITE_STATIC);
+}
+
+void
+admin_customers_create(struct admin_req *r)
+{
+	static const char *const allowed[] = { "email", "first_name", "last_name",
+		"phone", "company", "status", "status_reason", "notes", NULL };
+	json_t *body = NULL;
+	char *email = NULL;
+	const char *first = NULL, *last = NULL, *phone = NULL, *company = NULL,
+	    *status = NULL, *reason = NULL, *notes = NULL;
+	sqlite3_stmt *st = NULL;
+	bool manual;
+	enum ts_rc rc;
+
+	if ((body = admin_api_body(r)) == NULL)
+		return;
+	if (!admin_api_only_keys(r, body, allowed) ||
+	    (email = admin_customers_email(r, body, "email")) == NULL ||
+	    !admin_api_string(r, body, "first_name", NAME_MAX_LEN, false, false,
+	    &first, NULL) ||
+	    !admin_api_string(r, body, "last_name", NAME_MAX_LEN, false, false,
+	    &last, NULL) ||
+	    !admin_api_string(r, body, "phone", PHONE_MAX, false, false, &phone,
+	    NULL) ||
+	    !admin_api_string(r, body, "company", NAME_MAX_LEN, false, false,
+	    &company, NULL) ||
+	    !admin_api_string(r, body, "status", 16, false, false, &status, NULL) ||
+	    !admin_api_string(r, body, "status_reason", REASON_MAX, true, true,
+	    &reason, NULL) ||
+	    !admin_api_string(r, body, "notes", NOTES_MAX, false, true, &notes,
+	    NULL))
+		goto out;
+	if (status == NULL)
+		status = "active";
+	if (!profile_status_valid(status)) {
+		admin_api_fail(r, 400, "invalid_field", "status", "status must be"
+		    " active, vip, caution or do_not_serve");
+		goto out;
+	}
+	if ((rc = db_begin(r->db)) != TS_OK)
+		goto dbfail;
+	if (!admin_customers_email_free(r, email, "email"))
+		goto out;
+	manual = strcmp(status, "active") != 0 || reason != NULL;
+	if ((rc = db_rc(sqlite3_prepare_v2(db_handle(r->db), "INSERT INTO"
+	    " customers (email, first_name, last_name, phone, company, status,"
+	    " status_reason, status_changed_at, status_changed_by, notes,"
+	    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	    -1, &st, NULL))) != TS_OK)
+		goto dbfail;
+	(void)sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+	bind_or_default(st, 2, first);
+	bind_or_default(st, 3, last);
+	bind_or_default(st, 4, phone);
+	bind_or_default(st, 5, company);
+	(void)sqlite3_bind_text(st, 6, status, -1, SQLITE_STATIC);
+	if (reason != NULL)
+		(void)sqlite3_bind_text(st, 7, reason, -1, SQLITE_STATIC);
+	if (manual) {
+		(void)sqlite3_bind_int64(st, 8, r->now);
+		(void)sqlite3_bind_text(st, 9, r->actor, -1, SQLITE_STATIC);
+	}
+	bind_or_default(st, 10, notes);
+	(void)sqlite3_bind_int64(st, 11, r->now);
+	if ((rc = db_rc(sqlite3_step(st))) != TS_OK)
+		goto dbfail;
+	r->id = sqlite3_last_insert_rowid(db_handle(r->db));
+	if ((rc = profile_audit(r->db, r->id, r->now, r->actor, "create", NULL,
+	    NULL, NULL, NULL)) != TS_OK)
+		goto dbfail;
+	if (manual && (rc = profile_audit(r->db, r->id, r->now, r->actor,
+	    "status_change", "status", NULL, status, reason)) != TS_OK)
+		goto dbfail;
+	if ((rc = db_commit(r->db)) != TS_OK)
+		goto dbfail;
+	admin_api_reply_profile(r, 201);
+	goto out;
+dbfail:
+	admin_api_db_fail(r, rc, "customer insert");
+out:
+	db_rollback(r->db);
+	(void)sqlite3_finalize(st);
+	free(email);
+	json_decref(body);
+}
+
+void
+admin_customers_get(struct admin_req *r)
+{
+	admin_api_reply_profile(r, 200);
+}
+
+/* The plain text fields an edit may change, with their column. */
+static const struct {
+	const char *field;
+	size_t max;
+	bool multiline;
+} edit_fields[] = {
+	{ "first_name", NAME_MAX_LEN, false },
+	{ "last_name", NAME_MAX_LEN, false },
+	{ "phone", PHONE_MAX, false },
+	{ "company", NAME_MAX_LEN, false },
+	{ "notes", NOTES_MAX, true },
+};
+
+#define N_EDIT (sizeof(edit_fields) / sizeof(edit_fields[0]))
+
+/* Each UPDATE is a fixed string: the column is never taken from input. */
+static const char *const edit_sql[N_EDIT] = {
+	"UPDATE customers SET first_name = ?2 WHERE id = ?1 AND first_name <> ?2",
+	"UPDATE customers SET last_name = ?2 WHERE id = ?1 AND last_name <> ?2",
+	"UPDATE customers SET phone = ?2 WHERE id = ?1 AND phone <> ?2",
+	"UPDATE customers SET company = ?2 WHERE id = ?1 AND company <> ?2",
+	"UPDATE customers SET notes = ?2 WHERE id = ?1 AND notes <> ?2",
+};
+
+static enum ts_rc
+exec_bound(struct admin_req *r, const char *sql, const char *text,
+    int *changes)
+{
+	sqlite3_stmt *st = NULL;
+	enum ts_rc rc;
+
+	if ((rc = db_rc(sqlite3_prepare_v2(db_handle(r->db), sql, -1, &st,
+	    NULL))) != TS_OK)
+		return rc;
+	(void)sqlite3_bind_int64(st, 1, r->id);
+	if (text != NULL)
+		(void)sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+	rc = db_rc(sqlite3_step(st));
+	*changes = sqlite3_changes(db_handle(r->db));
+	(void)sqlite3_finalize(st);
+	return rc;
+}
+
+void
+admin_customers_patch(struct admin_req *r)
+{
+	static const char *const allowed[] = { "first_name", "last_name", "phone",
+		"company", "notes", "status", "status_reason", NULL };
+	const char *values[N_EDIT], *status = NULL, *reason = NULL;
+	bool reason_present = false, changed;
+	json_t *body;
+	int changes;
+	enum ts_rc rc;
+
+	if ((body = admin_api_body(r)) == NULL)
+		return;
+	if (!admin_api_only_keys(r, body, allowed))
+		goto out;
+	if (json_object_size(body) == 0) {
+		admin_api_fail(r, 400, "missing_field", NULL,
+		    "nothing to change: give at least one field");
+		goto out;
+	}
+	for (size_t i = 0; i < N_EDIT; i++)
+		if (!admin_api_string(r, body, edit_fields[i].field,
+		    edit_fields[i].max, false, edit_fields[i].multiline, &values[i],
+		    NULL))
+			goto out;
+	if (!admin_api_string(r, body, "status", 16, false, false, &status,
+	    NULL) ||
+	    !admin_api_string(r, body, "status_reason", REASON_MAX, true, true,
+	    &reason, &reason_present))
+		goto out;
+	if (status != NULL && !profile_status_valid(status)) {
+		admin_api_fail(r, 400, "invalid_field", "status", "status must be"
+		    " active, vip, caution or do_not_serve");
+		goto out;
+	}
+	if ((rc = db_begin(r->db)) != TS_OK)
+		goto dbfail;
+	if ((rc = admin_customers_exists(r, r->id)) == TS_ERR_NOTFOUND) {
+		admin_api_fail(r, 404, "not_found", NULL, "no such customer");
+		goto out;
+	} else if (rc != TS_OK) {
+		goto dbfail;
+	}
+	for (size_t i = 0; i < N_EDIT; i++) {
+		if (values[i] == NULL)
+			continue;
+		if ((rc = exec_bound(r, edit_sql[i], values[i], &changes)) != TS_OK)
+			goto dbfail;
+		/* Personal values never go into the audit log: the field only. */
+		if (changes > 0 && (rc = profile_audit(r->db, r->id, r->now,
+		    r->actor, "edit", edit_fields[i].field, NULL, NULL,
+		    NULL)) != TS_OK)
+			goto dbfail;
+	}
+	changed = false;
+	if (status != NULL && (rc = profile_set_status(r->db, r->id, status,
+	    reason, r->actor, r->now, &changed)) != TS_OK)
+		goto dbfail;
+	if (!changed && reason_present) {
+		if ((rc = exec_bound(r, reason != NULL ? "UPDATE customers SET"
+		    " status_reason = ?2 WHERE id = ?1 AND status_reason IS NOT ?2" :
+		    "UPDATE customers SET status_reason = NULL WHERE id = ?1 AND"
+		    " status_reason IS NOT NULL", reason, &changes)) != TS_OK)
+			goto dbfail;
+		if (changes > 0 && (rc = profile_audit(r->db, r->id, r->now,
+		    r->actor, "edit", "status_reason", NULL, NULL, NULL)) != TS_OK)
+			goto dbfail;
+	}
+	if ((rc = db_commit(r->db)) != TS_OK)
+		goto dbfail;
+	admin_api_reply_profile(r, 200);
+	goto out;
+dbfail:
+	admin_api_db_fail(r, rc, "customer update");
+out:
+	db_rollback(r->db);
+	json_decref(body);
+}
