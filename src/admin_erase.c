@@ -22,6 +22,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "tracksies/db.h"
 #include "tracksies/log.h"
@@ -177,9 +178,21 @@ admin_erase_checkpoint(struct admin_req *r)
 	 * old snapshot make it give up: the worker's next checkpoint then
 	 * finishes the job.
 	 */
-	if ((rc = db_exec(r->db, "PRAGMA wal_checkpoint(TRUNCATE)")) != TS_OK)
-		log_warn("admin: erasure: WAL checkpoint incomplete: %s",
-		    rc_name(rc));
+	/*
+	 * The pragma reports "busy" in its first column, not as an error: try
+	 * again for up to a second while a reader finishes its snapshot.
+	 */
+	for (int attempt = 0; attempt < 20; attempt++) {
+		sqlite3_int64 busy = 1;
+		struct timespec nap = { 0, 50 * 1000 * 1000 };
+
+		rc = db_query_int64(r->db, "PRAGMA wal_checkpoint(TRUNCATE)", &busy);
+		if (rc == TS_OK && busy == 0)
+			return;
+		(void)nanosleep(&nap, NULL);
+	}
+	log_warn("admin: erasure: WAL checkpoint incomplete (%s): old page images"
+	    " stay in the WAL until its next reset", rc_name(rc));
 }
 
 void

@@ -18,7 +18,7 @@ python3 - "$store" "$work/tracksies.db" "$n" "$trickle" "$dpid" <<'PY'
 import http.client, json, sqlite3, statistics, sys, threading, time
 store, dbp, n, trickle, dpid = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 host, port = store.split("//")[1].split(":")
-def conn(): return http.client.HTTPConnection(host, int(port), timeout=60)
+def conn(): return http.client.HTTPConnection(host, int(port), timeout=900)
 def call(c, method, path, body=None):
     c.request(method, path, body=json.dumps(body) if body is not None else None)
     r = c.getresponse(); data = r.read()
