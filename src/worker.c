@@ -39,7 +39,7 @@
 
 #define MAX_JOBS 2048		/* orders in hand at once */
 #define BATCH 100		/* WooCommerce's per-request limit */
-#define BACKOFF_MAX_S 60
+#define BACKOFF_MAX_S 30
 #define AUTH_PROBE_MAX_S 30
 /*
  * While requests are in flight, a partial batch waits this long for more
@@ -64,6 +64,7 @@ struct job {
 	int64_t order_id;
 	int64_t max_event_id;		/* events up to this id are settled by the job */
 	json_t *meta;			/* to write, when state is JOB_WRITE(ING) */
+	bool complete;			/* also set status completed (digital auto-complete) */
 };
 
 /* The orders one REST call carries (or, for a page, its import token). */
@@ -101,6 +102,8 @@ struct worker {
 	int backoff_s;
 	bool auth_paused;
 	bool sync_off;			/* feature woo.order_sync is off: claim nothing */
+	bool auto_complete;		/* feature hq.digital_auto_complete */
+	struct wc_client *products;	/* one-at-a-time client for product look-ups */
 
 	/* status, guarded by lock */
 	struct worker_status status;
@@ -208,7 +211,8 @@ job_new(struct worker *w, int64_t order_id, int64_t max_event_id)
 {
 	for (int i = 0; i < MAX_JOBS; i++) {
 		if (w->jobs[i].state == JOB_FREE) {
-			w->jobs[i] = (struct job){ JOB_FETCH, order_id, max_event_id, NULL };
+			w->jobs[i] = (struct job){ JOB_FETCH, order_id, max_event_id, NULL,
+			    false };
 			w->n_jobs++;
 			return i;
 		}
@@ -444,9 +448,11 @@ start_write(struct worker *w)
 		import_count_request(w->import);
 	if (ctx->n == 1) {
 		struct job *job = &w->jobs[ctx->job[0]];
-		return start_call(w, wc_call_put_order(job->order_id,
-		    json_pack("{s:O}", "meta_data", job->meta)), ctx, CALL_WRITE,
-		    JOB_WRITING);
+		json_t *body = json_pack("{s:O}", "meta_data", job->meta);
+		if (job->complete)
+			(void)json_object_set_new(body, "status", json_string("completed"));
+		return start_call(w, wc_call_put_order(job->order_id, body), ctx,
+		    CALL_WRITE, JOB_WRITING);
 	}
 	if ((update = json_array()) == NULL) {
 		free(ctx);
@@ -454,8 +460,11 @@ start_write(struct worker *w)
 	}
 	for (size_t i = 0; i < ctx->n; i++) {
 		struct job *job = &w->jobs[ctx->job[i]];
-		(void)json_array_append_new(update, json_pack("{s:I,s:O}", "id",
-		    (json_int_t)job->order_id, "meta_data", job->meta));
+		json_t *item = json_pack("{s:I,s:O}", "id", (json_int_t)job->order_id,
+		    "meta_data", job->meta);
+		if (job->complete)
+			(void)json_object_set_new(item, "status", json_string("completed"));
+		(void)json_array_append_new(update, item);
 	}
 	return start_call(w, wc_call_batch_orders(json_pack("{s:o}", "update",
 	    update)), ctx, CALL_WRITE, JOB_WRITING);
@@ -552,13 +561,79 @@ after_sync(struct worker *w, int j, struct sync_result *r)
 		log_info("worker: synced order=%" PRId64 " customer=%" PRId64 "%s%s",
 		    r->order_id, r->customer_id, r->counted ? " counted" : "",
 		    r->customer_created ? " new_customer" : "");
-	if (r->meta != NULL) {
-		w->jobs[j].meta = r->meta;
+	if (r->meta != NULL || w->jobs[j].complete) {
+		w->jobs[j].meta = r->meta != NULL ? r->meta : json_array();
 		r->meta = NULL;
 		w->jobs[j].state = JOB_WRITE;
 		return TS_OK;
 	}
 	return job_done(w, j);
+}
+
+/*
+ * Digital auto-complete: a processing order whose every line item is a
+ * virtual or downloadable product. Line items carry no such flag, so the
+ * products are looked up once (GET /products?include=) and kept in the
+ * products table. The look-up is one small request on a client of its own,
+ * made the first time a product is seen.
+ */
+static bool
+all_digital(struct worker *w, const json_t *doc)
+{
+	const json_t *items = json_object_get(doc, "line_items"), *it;
+	const char *status = json_string_value(json_object_get(doc, "status"));
+	int64_t ids[BATCH], missing[BATCH];
+	size_t n = 0, n_missing = 0, i;
+	sqlite3_stmt *st = NULL;
+	bool all = true;
+
+	if (status == NULL || strcmp(status, "processing") != 0 ||
+	    json_array_size(items) == 0 || json_array_size(items) > BATCH)
+		return false;
+	json_array_foreach(items, i, it)
+		ids[n++] = (int64_t)json_integer_value(json_object_get(it, "product_id"));
+	if (sqlite3_prepare_v2(db_handle(w->db), "SELECT virtual OR downloadable FROM"
+	    " products WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+		return false;
+	for (i = 0; i < n; i++) {
+		(void)sqlite3_bind_int64(st, 1, ids[i]);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			all &= sqlite3_column_int(st, 0) != 0;
+		else
+			missing[n_missing++] = ids[i];
+		(void)sqlite3_reset(st);
+	}
+	(void)sqlite3_finalize(st);
+	if (!all)
+		return false;
+	if (n_missing > 0) {
+		struct wc_call *c = wc_call_get_products(missing, n_missing);
+		json_t *p;
+
+		if (c == NULL || wc_client_perform(w->products, c) != TS_OK ||
+		    sqlite3_prepare_v2(db_handle(w->db), "INSERT OR REPLACE INTO"
+		    " products (id, virtual, downloadable, fetched_at) VALUES (?1, ?2,"
+		    " ?3, ?4)", -1, &st, NULL) != SQLITE_OK) {
+			wc_call_free(c);
+			return false;	/* next time */
+		}
+		json_array_foreach(c->response, i, p) {
+			bool v = json_is_true(json_object_get(p, "virtual"));
+			bool dl = json_is_true(json_object_get(p, "downloadable"));
+			(void)sqlite3_bind_int64(st, 1, (int64_t)json_integer_value(
+			    json_object_get(p, "id")));
+			(void)sqlite3_bind_int(st, 2, v);
+			(void)sqlite3_bind_int(st, 3, dl);
+			(void)sqlite3_bind_int64(st, 4, now_s());
+			(void)sqlite3_step(st);
+			(void)sqlite3_reset(st);
+			all &= v || dl;
+		}
+		(void)sqlite3_finalize(st);
+		all &= json_array_size(c->response) == n_missing;
+		wc_call_free(c);
+	}
+	return all;
 }
 
 /* A fetched page: apply every order in one transaction. */
@@ -614,6 +689,8 @@ on_fetched(struct worker *w, struct wc_call *c, struct call_ctx *ctx)
 		seen[k] = true;
 		if ((rc = sync_apply_order(w->sync, doc, now, &r)) != TS_OK)
 			break;
+		w->jobs[ctx->job[k]].complete = w->auto_complete &&
+		    r.error_code == NULL && !r.ignored && all_digital(w, doc);
 		rc = after_sync(w, ctx->job[k], &r);
 		sync_result_fini(&r);
 		if (rc != TS_OK)
@@ -893,6 +970,9 @@ prepare(struct worker *w)
 	if ((rc = db_open(w->cfg->db_path, &w->db, NULL)) != TS_OK ||
 	    (rc = wc_client_new(&opt, &w->wc)) != TS_OK)
 		return rc;
+	opt.max_in_flight = 1;
+	if ((rc = wc_client_new(&opt, &w->products)) != TS_OK)
+		return rc;
 	h = db_handle(w->db);
 	if ((rc = db_rc(sqlite3_prepare_v3(h, claim_sql, -1,
 	    SQLITE_PREPARE_PERSISTENT, &w->claim, NULL))) != TS_OK ||
@@ -1060,6 +1140,8 @@ worker_main(void *arg)
 				w->sync_off = !on;
 			if (features_get(w->db, FEATURE_ALIASES, &on) == TS_OK)
 				sync_set_aliases(w->sync, on);
+			if (features_get(w->db, FEATURE_DIGITAL_AUTO_COMPLETE, &on) == TS_OK)
+				w->auto_complete = on;
 			last_checkpoint = now;
 		}
 		if (w->import == NULL && !w->sync_off && now >= w->store_ready_at &&
@@ -1143,6 +1225,7 @@ worker_stop(struct worker *w)
 		if (w->jobs[i].state != JOB_FREE)
 			json_decref(w->jobs[i].meta);
 	wc_client_free(w->wc);
+	wc_client_free(w->products);
 	(void)sqlite3_finalize(w->claim);
 	(void)sqlite3_finalize(w->settle);
 	(void)sqlite3_finalize(w->reschedule);

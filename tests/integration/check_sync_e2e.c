@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "fakewc_ctl.h"
 #include "th.h"
@@ -434,6 +435,76 @@ START_TEST(the_echo_settles_after_one_round)
 }
 END_TEST
 
+static const char *
+store_status(long long id)
+{
+	static char buf[32];
+	char path[64];
+	json_t *o = NULL;
+
+	snprintf(path, sizeof(path), "/_fake/orders/%lld", id);
+	ck_assert_int_eq(fakewc_ctl(fw, "GET", path, NULL, &o), 200);
+	snprintf(buf, sizeof(buf), "%s", json_string_value(json_object_get(o, "status")));
+	json_decref(o);
+	return buf;
+}
+
+static void
+set_feature(const char *name, const char *value)
+{
+	sqlite3 *h = NULL;
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO kv (key, value, updated_at)"
+	    " VALUES ('feature.%s', '%s', 0)", name, value);
+	ck_assert_int_eq(sqlite3_open(d.db_path, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	ck_assert_int_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	/* The worker reads its flags once a second. */
+	nanosleep(&(struct timespec){ 1, 500000000 }, NULL);
+}
+
+START_TEST(digital_auto_complete_is_off_by_default_and_completes_when_on)
+{
+	long long ebook_off, ebook_on, mixed_on;
+
+	/*
+	 * Product 13 is the downloadable e-book, 12 a mug (a physical good).
+	 * Unpaid and set to processing by hand: WooCommerce itself completes a
+	 * paid order of virtual and downloadable items.
+	 */
+	ebook_off = place("dana@example.test", "Dana", 13, 1, "processing", 0);
+	settle(15000);
+	ck_assert_str_eq(store_status(ebook_off), "processing");
+	set_feature("hq.digital_auto_complete", "on");
+	ebook_on = place("dana@example.test", "Dana", 13, 2, "processing", 0);
+	mixed_on = place("dana@example.test", "Dana", 12, 1, "processing", 0);
+	settle(15000);
+	ck_assert_str_eq(store_status(ebook_on), "completed");
+	ck_assert_str_eq(store_status(mixed_on), "processing");
+	/* Completed still counts; the product flags were looked up once. */
+	ck_assert_int_eq(db("SELECT order_count FROM customers"), 3);
+	ck_assert_int_eq(db("SELECT count(*) FROM products WHERE id = 13 AND"
+	    " (virtual OR downloadable)"), 1);
+	ck_assert_int_le(store_requests("products"), 2);
+}
+END_TEST
+
+START_TEST(order_sync_switched_off_holds_orders_until_switched_on)
+{
+	set_feature("woo.order_sync", "off");
+	place("otto@example.test", "Otto", 12, 1, NULL, 1);
+	ck_assert_int_eq(fakewc_ctl_flush(fw, 10000), 0);
+	nanosleep(&(struct timespec){ 1, 500000000 }, NULL);
+	ck_assert_int_eq(db("SELECT count(*) FROM customers"), 0);
+	ck_assert_int_gt(db("SELECT count(*) FROM events WHERE state = 'pending'"), 0);
+	set_feature("woo.order_sync", "on");
+	settle(15000);
+	ck_assert_int_eq(db("SELECT order_count FROM customers"), 1);
+}
+END_TEST
+
 /*
  * 100 orders for 12 people with random case in their emails, random
  * statuses, refunds and status changes; then the store's final state,
@@ -513,6 +584,8 @@ sync_e2e_suite(void)
 	tcase_add_test(tc, auth_failure_pauses_the_worker_until_the_keys_work);
 	tcase_add_test(tc, the_echo_settles_after_one_round);
 	tcase_add_test(tc, random_scenario_matches_an_independent_ground_truth);
+	tcase_add_test(tc, digital_auto_complete_is_off_by_default_and_completes_when_on);
+	tcase_add_test(tc, order_sync_switched_off_holds_orders_until_switched_on);
 	suite_add_tcase(s, tc);
 	return s;
 }
