@@ -46,7 +46,7 @@
  * orders before it goes: under a burst, full batches of 100; alone, an
  * order goes at once (nothing in flight).
  */
-#define LINGER_MS 500
+#define LINGER_MS 1500
 
 enum call_kind { CALL_FETCH = 1, CALL_FETCH_ONE, CALL_WRITE, CALL_PAGE };
 
