@@ -34,6 +34,8 @@ struct admin_api {
 	const struct config *cfg;
 	struct queue *queue;
 	struct worker *worker;
+	const struct intake_counters *intake;
+	int64_t started_at;
 	pthread_mutex_t lock;
 	pthread_cond_t available;
 	struct db **dbs;		/* every pooled connection */
@@ -46,6 +48,26 @@ struct queue *
 admin_api_queue(const struct admin_api *api)
 {
 	return api->queue;
+}
+
+const struct intake_counters *
+admin_api_intake(const struct admin_api *api)
+{
+	return api->intake;
+}
+
+int64_t
+admin_api_started_at(const struct admin_api *api)
+{
+	return api->started_at;
+}
+
+/* No token for /metrics only when nobody else can reach the listener. */
+static bool
+listen_is_loopback(const char *listen)
+{
+	return strncmp(listen, "127.", 4) == 0 || strncmp(listen, "[::1]:", 6) == 0 ||
+	    strncmp(listen, "localhost:", 10) == 0;
 }
 
 struct worker *
@@ -647,6 +669,22 @@ handle(void *ctx, const struct http_request *req, struct http_response *resp)
 		pool_give(api, r.db);
 		return;
 	}
+	if (strcmp(req->path, "/metrics") == 0) {
+		if (strcmp(req->method, "GET") != 0) {
+			admin_api_fail(&r, 405, "method_not_allowed", NULL, "use GET");
+			resp->allow = "GET";
+			return;
+		}
+		if (!listen_is_loopback(api->cfg->admin_listen) && !authorised(api, req)) {
+			admin_api_fail(&r, 401, "unauthorized", NULL,
+			    "missing or wrong bearer token");
+			return;
+		}
+		r.db = pool_take(api);
+		admin_sync_metrics(&r);
+		pool_give(api, r.db);
+		return;
+	}
 	if (!authorised(api, req)) {
 		log_info("admin: rejected status=401 method=%s path=%s",
 		    req->method, req->path);
@@ -739,6 +777,8 @@ admin_api_start(const struct admin_api_options *opt, struct admin_api **out,
 	api->cfg = opt->cfg;
 	api->queue = opt->queue;
 	api->worker = opt->worker;
+	api->intake = opt->intake;
+	api->started_at = opt->started_at;
 	(void)pthread_mutex_init(&api->lock, NULL);
 	(void)pthread_cond_init(&api->available, NULL);
 	if ((api->dbs = calloc(threads, sizeof(*api->dbs))) == NULL ||

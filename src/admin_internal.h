@@ -45,6 +45,10 @@ typedef void (*admin_route_fn)(struct admin_req *r);
 /* What the routes need from struct admin_api (defined in admin_api.c). */
 struct queue *admin_api_queue(const struct admin_api *api);
 struct worker *admin_api_worker(const struct admin_api *api);
+const struct intake_counters *admin_api_intake(const struct admin_api *api);
+int64_t admin_api_started_at(const struct admin_api *api);
+/* GET /metrics: Prometheus text (metrics.h). */
+void admin_sync_metrics(struct admin_req *r);
 
 /* Answer status with doc (stolen). */
 void admin_api_reply(struct admin_req *r, unsigned status, json_t *doc);

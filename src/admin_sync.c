@@ -15,8 +15,10 @@
 #include "tracksies/db.h"
 #include "tracksies/features.h"
 #include "tracksies/log.h"
+#include "tracksies/metrics.h"
 #include "tracksies/profile.h"
 #include "tracksies/queue.h"
+#include "tracksies/wc_client.h"
 #include "tracksies/worker.h"
 
 #define WORKER_STALL_S 30	/* a loop older than this is not alive */
@@ -481,4 +483,68 @@ admin_sync_healthz(struct admin_req *r)
 	    ws.store_reachable ? "ok" : "degraded",
 	    "database_writable", writable, "worker_alive", alive,
 	    "store_reachable", ws.store_reachable, "last_sync_age_s", age));
+}
+
+/*
+ * GET /metrics: Prometheus text (metrics.h). Counters come from the intake,
+ * the worker and its REST client; queue depth and failures by code from the
+ * database (two small queries on partial indexes).
+ */
+void
+admin_sync_metrics(struct admin_req *r)
+{
+	struct metrics_snapshot s = { 0 };
+	struct worker_status ws = { 0 };
+	struct wc_client_stats rest_stats = { 0 };
+	struct metrics_rest_count rest[5];
+	struct metrics_code_count codes[16];
+	char code_text[16][64];
+	struct worker *w = admin_api_worker(r->api);
+	sqlite3 *h = db_handle(r->db);
+	sqlite3_stmt *st = NULL;
+	char *text = NULL;
+	size_t n = 0;
+	enum ts_rc rc;
+
+	s.version = TS_VERSION;
+	s.start_time = admin_api_started_at(r->api);
+	if (admin_api_intake(r->api) != NULL)
+		metrics_snapshot_set_intake(&s, admin_api_intake(r->api));
+	if (w != NULL) {
+		worker_get_status(w, &ws);
+		metrics_snapshot_set_worker(&s, &ws);
+		worker_rest_stats(w, &rest_stats);
+		s.rest = rest;
+		s.n_rest = metrics_rest_from_stats(&rest_stats, "all", rest);
+		s.sync_latency = worker_sync_latency(w);
+	}
+	if (sqlite3_prepare_v2(h, METRICS_SQL_QUEUE, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		s.queue_depth = (uint64_t)sqlite3_column_int64(st, 0);
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+			s.oldest_pending_age_s = r->now - sqlite3_column_int64(st, 1);
+		s.events_failed = (uint64_t)sqlite3_column_int64(st, 2);
+	}
+	(void)sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(h, METRICS_SQL_FAILED_BY_CODE, -1, &st, NULL) == SQLITE_OK)
+		while (n < 16 && sqlite3_step(st) == SQLITE_ROW) {
+			/* Column text dies with the next step: copy it. */
+			(void)snprintf(code_text[n], sizeof(code_text[n]), "%s",
+			    (const char *)sqlite3_column_text(st, 0));
+			codes[n].code = code_text[n];
+			codes[n].count = (uint64_t)sqlite3_column_int64(st, 1);
+			n++;
+		}
+	(void)sqlite3_finalize(st);
+	s.failed_by_code = codes;
+	s.n_failed_by_code = n;
+	if ((rc = metrics_render(&s, &text)) != TS_OK) {
+		admin_api_fail(r, 500, "internal", NULL, rc_name(rc));
+		return;
+	}
+	r->resp->status = 200;
+	r->resp->content_type = METRICS_CONTENT_TYPE;
+	r->resp->body = text;
+	r->resp->body_len = strlen(text);
 }

@@ -144,7 +144,7 @@ string(struct scanner *s, const char **start, size_t *slen)
 					return -1;
 				continue;
 			}
-			if (c < 0 || strchr("\"\\/bfnrt", c) == NULL) {
+			if (c <= 0 || strchr("\"\\/bfnrt", c) == NULL) {
 				fail(s, "bad escape in string");
 				return -1;
 			}

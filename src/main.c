@@ -259,6 +259,8 @@ run(const char *config_path, struct config *cfg)
 	aopt.cfg = cfg;
 	aopt.queue = queue;
 	aopt.worker = worker;
+	aopt.intake = &intake.counters;
+	aopt.started_at = (int64_t)time(NULL);
 	if (admin_api_start(&aopt, &admin, &err) != TS_OK) {
 		log_error("%s", err != NULL ? err : "admin: cannot start");
 		free(err);

@@ -33,6 +33,7 @@
 #include "tracksies/import.h"
 #include "tracksies/profile.h"
 #include "tracksies/log.h"
+#include "tracksies/metrics.h"
 #include "tracksies/sync.h"
 #include "tracksies/wc_client.h"
 #include "tracksies/wc_order.h"
@@ -65,6 +66,7 @@ struct job {
 	int64_t max_event_id;		/* events up to this id are settled by the job */
 	json_t *meta;			/* to write, when state is JOB_WRITE(ING) */
 	bool complete;			/* also set status completed (digital auto-complete) */
+	int64_t received_at;		/* oldest event of the job (sync latency) */
 };
 
 /* The orders one REST call carries (or, for a page, its import token). */
@@ -107,6 +109,8 @@ struct worker {
 
 	/* status, guarded by lock */
 	struct worker_status status;
+	struct wc_client_stats rest;
+	struct metrics_histogram latency;	/* event received -> synced; atomics */
 };
 
 static int64_t
@@ -152,6 +156,20 @@ status_update(struct worker *w, void (*fn)(struct worker_status *, void *),
 {
 	(void)pthread_mutex_lock(&w->lock);
 	fn(&w->status, arg);
+	(void)pthread_mutex_unlock(&w->lock);
+}
+
+const struct metrics_histogram *
+worker_sync_latency(struct worker *w)
+{
+	return &w->latency;
+}
+
+void
+worker_rest_stats(struct worker *w, struct wc_client_stats *out)
+{
+	(void)pthread_mutex_lock(&w->lock);
+	*out = w->rest;
 	(void)pthread_mutex_unlock(&w->lock);
 }
 
@@ -212,7 +230,7 @@ job_new(struct worker *w, int64_t order_id, int64_t max_event_id)
 	for (int i = 0; i < MAX_JOBS; i++) {
 		if (w->jobs[i].state == JOB_FREE) {
 			w->jobs[i] = (struct job){ JOB_FETCH, order_id, max_event_id, NULL,
-			    false };
+			    false, 0 };
 			w->n_jobs++;
 			return i;
 		}
@@ -351,13 +369,15 @@ claim(struct worker *w, int64_t now)
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t order_id = sqlite3_column_int64(st, 0);
 		int64_t max_id = sqlite3_column_int64(st, 1);
-		bool current = sqlite3_column_int(st, 2) != 0;
+		int64_t received = sqlite3_column_int64(st, 2);
+		bool current = sqlite3_column_int(st, 3) != 0;
 		int j;
 
 		if (job_find(w, order_id) >= 0)
 			continue;
 		if ((j = job_new(w, order_id, max_id)) < 0)
 			break;
+		w->jobs[j].received_at = received;
 		if (current) {
 			if ((rc = job_done(w, j)) != TS_OK)
 				break;
@@ -551,6 +571,9 @@ static enum ts_rc
 after_sync(struct worker *w, int j, struct sync_result *r)
 {
 	status_update(w, count_result, r);
+	if (w->jobs[j].received_at > 0 && r->error_code == NULL && !r->ignored)
+		metrics_histogram_observe(&w->latency,
+		    (double)(now_s() - w->jobs[j].received_at));
 	if (r->ignored)
 		log_debug("worker: ignored order=%" PRId64 " (%s)", r->order_id,
 		    r->stale ? "older than what we hold" : "checkout draft");
@@ -939,7 +962,7 @@ resume_writebacks(struct worker *w)
 }
 
 static const char claim_sql[] =
-	"SELECT e.order_id, MAX(e.id),"
+	"SELECT e.order_id, MAX(e.id), MIN(e.received_at),"
 	/* settled without a fetch: every event carries the applied state */
 	" MIN(CASE WHEN e.modified_at IS NULL OR o.modified_at IS NULL THEN 0"
 	"  WHEN e.modified_at < o.modified_at THEN 1"
@@ -1020,6 +1043,8 @@ heartbeat(struct worker_status *st, void *arg)
 	st->running = true;
 	st->last_loop_at = now_s();
 	st->in_progress = w->n_jobs;
+	if (w->wc != NULL)
+		wc_client_stats(w->wc, &w->rest);
 }
 
 /*
@@ -1199,6 +1224,7 @@ worker_start_import(const struct config *cfg, struct import *imp,
 		return TS_ERR_NOMEM;
 	w->cfg = cfg;
 	w->import = imp;
+	metrics_histogram_init(&w->latency);
 	/* Unknown until the first request: not reported as a failure. */
 	w->status.store_reachable = true;
 	(void)pthread_mutex_init(&w->lock, NULL);

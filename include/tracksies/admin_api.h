@@ -18,10 +18,14 @@ struct admin_api;
 struct queue;
 struct worker;
 
+struct intake_counters;
+
 struct admin_api_options {
 	const struct config *cfg;	/* admin_listen, admin_token, db_path */
 	struct queue *queue;		/* sync now, retry, erasure meta removal */
-	struct worker *worker;		/* /healthz; may be NULL */
+	struct worker *worker;		/* /healthz, /metrics; may be NULL */
+	const struct intake_counters *intake;	/* /metrics; may be NULL */
+	int64_t started_at;		/* unix seconds, for /metrics */
 	size_t max_body_bytes;		/* 0: 1 MiB */
 	unsigned threads;		/* request threads and pooled connections; 0: 8 */
 };

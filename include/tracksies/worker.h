@@ -58,4 +58,10 @@ void worker_stop(struct worker *w);
 
 void worker_get_status(struct worker *w, struct worker_status *out);
 
+/* For /metrics: sync latency (event received -> synced) and REST counts. */
+struct metrics_histogram;
+struct wc_client_stats;
+const struct metrics_histogram *worker_sync_latency(struct worker *w);
+void worker_rest_stats(struct worker *w, struct wc_client_stats *out);
+
 #endif

@@ -92,7 +92,7 @@ START_TEST(agrees_with_jansson_on_captured_payloads_and_mutations)
 
 	ck_assert(scan_ok(body, len));
 	ck_assert(jansson_ok(body, len));
-	for (int i = 0; i < 5000; i++) {
+	for (int i = 0; i < 3000; i++) {
 		size_t n = len, at;
 		memcpy(copy, body, len);
 		seed = seed * 1103515245u + 12345u;
@@ -107,7 +107,7 @@ START_TEST(agrees_with_jansson_on_captured_payloads_and_mutations)
 		invalid += !scan_ok(copy, n);
 	}
 	ck_assert_int_eq(disagreements, 0);
-	ck_assert_int_gt(invalid, 1000);
+	ck_assert_int_gt(invalid, 600);
 	free(copy);
 	free(body);
 }
@@ -130,6 +130,8 @@ json_scan_suite(void)
 {
 	Suite *s = suite_create("json_scan");
 	TCase *tc = tcase_create("scan");
+
+	tcase_set_timeout(tc, 120);	/* thousands of parses under ASan */
 
 	tcase_add_test(tc, valid_and_invalid_documents);
 	tcase_add_test(tc, top_level_members_are_found_not_nested_ones);
