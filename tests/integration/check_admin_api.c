@@ -169,7 +169,13 @@ START_TEST(unknown_routes_methods_and_bodies)
 	char *big;
 
 	expect_error("GET", "/v1/nothing", NULL, 404, "not_found", NULL);
-	expect_error("GET", "/metrics", NULL, 404, "not_found", NULL);
+	/* /metrics: Prometheus text, no token needed on a loopback listener. */
+	ck_assert_int_eq(admin_th_req(&A, "GET", "/metrics", NULL, NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "# TYPE tracksies_webhook_deliveries_total counter"));
+	ck_assert_ptr_nonnull(strstr(r.body, "tracksies_queue_depth "));
+	th_resp_free(&r);
+	expect_error("POST", "/metrics", "{}", 405, "method_not_allowed", NULL);
 	expect_error("GET", "/v1/customers/abc", NULL, 404, "not_found", NULL);
 	expect_error("GET", "/v1/customers/0", NULL, 404, "not_found", NULL);
 	expect_error("PUT", "/v1/customers", "{}", 405, "method_not_allowed",
