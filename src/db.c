@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 struct db {
 	sqlite3 *handle;
@@ -149,6 +150,44 @@ db_query_int64(struct db *db, const char *sql, sqlite3_int64 *out)
 	else
 		rc = src == SQLITE_DONE ? TS_ERR_NOTFOUND : db_rc(src);
 out:
+	(void)sqlite3_finalize(stmt);
+	return rc;
+}
+
+enum ts_rc
+db_kv_get(struct db *db, const char *key, char *buf, size_t size)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum ts_rc rc;
+
+	buf[0] = '\0';
+	if ((rc = db_rc(sqlite3_prepare_v2(db->handle,
+	    "SELECT value FROM kv WHERE key = ?1", -1, &stmt, NULL))) != TS_OK)
+		return rc;
+	(void)sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		(void)snprintf(buf, size, "%s", (const char *)sqlite3_column_text(stmt, 0));
+	else
+		rc = TS_ERR_NOTFOUND;
+	(void)sqlite3_finalize(stmt);
+	return rc;
+}
+
+enum ts_rc
+db_kv_set(struct db *db, const char *key, const char *value)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum ts_rc rc;
+
+	if ((rc = db_rc(sqlite3_prepare_v2(db->handle,
+	    "INSERT INTO kv (key, value, updated_at) VALUES (?1, ?2, ?3)"
+	    " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+	    " updated_at = excluded.updated_at", -1, &stmt, NULL))) != TS_OK)
+		return rc;
+	(void)sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+	(void)sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
+	(void)sqlite3_bind_int64(stmt, 3, (sqlite3_int64)time(NULL));
+	rc = db_rc(sqlite3_step(stmt));
 	(void)sqlite3_finalize(stmt);
 	return rc;
 }

@@ -53,39 +53,13 @@ now_s(void)
 	return (int64_t)time(NULL);
 }
 
-/* ---- small kv helpers (the kv table, 0002) ---- */
-
+/* Integer state in the kv table (db_kv_get/db_kv_set). */
 static int64_t
 kv_int(struct db *db, const char *key, int64_t def)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t v = def;
+	char buf[32];
 
-	if (sqlite3_prepare_v2(db_handle(db), "SELECT CAST(value AS INTEGER) FROM kv"
-	    " WHERE key = ?1", -1, &st, NULL) == SQLITE_OK) {
-		(void)sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			v = sqlite3_column_int64(st, 0);
-	}
-	(void)sqlite3_finalize(st);
-	return v;
-}
-
-static void
-kv_put(struct db *db, const char *key, const char *value)
-{
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_prepare_v2(db_handle(db), "INSERT INTO kv (key, value,"
-	    " updated_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE SET"
-	    " value = excluded.value, updated_at = excluded.updated_at", -1, &st,
-	    NULL) == SQLITE_OK) {
-		(void)sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		(void)sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-		(void)sqlite3_bind_int64(st, 3, now_s());
-		(void)sqlite3_step(st);
-	}
-	(void)sqlite3_finalize(st);
+	return db_kv_get(db, key, buf, sizeof(buf)) == TS_OK ? strtoll(buf, NULL, 10) : def;
 }
 
 static void
@@ -94,7 +68,7 @@ kv_put_int(struct db *db, const char *key, int64_t v)
 	char buf[32];
 
 	(void)snprintf(buf, sizeof(buf), "%" PRId64, v);
-	kv_put(db, key, buf);
+	(void)db_kv_set(db, key, buf);
 }
 
 /* ---- webhook health ---- */
@@ -191,7 +165,7 @@ out:
 	(void)json_object_set_new(health, "checked_at", json_integer(now_s()));
 	(void)json_object_set_new(health, "topics", topics);
 	if ((text = json_dumps(health, JSON_COMPACT)) != NULL)
-		kv_put(r->db, "webhooks.health", text);
+		(void)db_kv_set(r->db, "webhooks.health", text);
 	free(text);
 	json_decref(health);
 	json_decref(list);

@@ -842,44 +842,6 @@ on_written(struct worker *w, struct wc_call *c, struct call_ctx *ctx)
 
 /* ---- settings, start-up and the loop -------------------------------------- */
 
-static enum ts_rc
-kv_get(struct worker *w, const char *key, char *buf, size_t size)
-{
-	sqlite3_stmt *st = NULL;
-	enum ts_rc rc;
-
-	buf[0] = '\0';
-	if ((rc = db_rc(sqlite3_prepare_v2(db_handle(w->db),
-	    "SELECT value FROM kv WHERE key = ?1", -1, &st, NULL))) != TS_OK)
-		return rc;
-	(void)sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		(void)snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
-	else
-		rc = TS_ERR_NOTFOUND;
-	(void)sqlite3_finalize(st);
-	return rc;
-}
-
-static enum ts_rc
-kv_set(struct worker *w, const char *key, const char *value)
-{
-	sqlite3_stmt *st = NULL;
-	enum ts_rc rc;
-
-	if ((rc = db_rc(sqlite3_prepare_v2(db_handle(w->db),
-	    "INSERT INTO kv (key, value, updated_at) VALUES (?1, ?2, ?3)"
-	    " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
-	    " updated_at = excluded.updated_at", -1, &st, NULL))) != TS_OK)
-		return rc;
-	(void)sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	(void)sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	(void)sqlite3_bind_int64(st, 3, now_s());
-	rc = db_rc(sqlite3_step(st));
-	(void)sqlite3_finalize(st);
-	return rc;
-}
-
 /*
  * The store's currency and money decimals: from [store] currency when set,
  * else from the store's general settings (remembered for restarts while
@@ -895,11 +857,11 @@ learn_store_settings(struct worker *w)
 	enum ts_rc rc;
 
 	w->decimals = 2;
-	if (kv_get(w, "store.decimals", cached, sizeof(cached)) == TS_OK)
+	if (db_kv_get(w->db, "store.decimals", cached, sizeof(cached)) == TS_OK)
 		w->decimals = atoi(cached);
 	if (w->cfg->currency[0] != '\0') {
 		(void)snprintf(w->currency, sizeof(w->currency), "%s", w->cfg->currency);
-		(void)kv_set(w, "store.currency", w->currency);
+		(void)db_kv_set(w->db, "store.currency", w->currency);
 		return TS_OK;
 	}
 	if ((c = wc_call_new(WC_GET, "/settings/general", NULL)) == NULL)
@@ -914,10 +876,10 @@ learn_store_settings(struct worker *w)
 				continue;
 			if (strcmp(id, "woocommerce_currency") == 0) {
 				(void)snprintf(w->currency, sizeof(w->currency), "%s", value);
-				(void)kv_set(w, "store.currency", w->currency);
+				(void)db_kv_set(w->db, "store.currency", w->currency);
 			} else if (strcmp(id, "woocommerce_price_num_decimals") == 0) {
 				w->decimals = atoi(value);
-				(void)kv_set(w, "store.decimals", value);
+				(void)db_kv_set(w->db, "store.decimals", value);
 			}
 		}
 	} else {
@@ -925,7 +887,7 @@ learn_store_settings(struct worker *w)
 	}
 	wc_call_free(c);
 	if (w->currency[0] == '\0' &&
-	    kv_get(w, "store.currency", w->currency, sizeof(w->currency)) != TS_OK)
+	    db_kv_get(w->db, "store.currency", w->currency, sizeof(w->currency)) != TS_OK)
 		return rc == TS_OK ? TS_ERR_INVALID : rc;
 	if (w->decimals < 0 || w->decimals > 4)
 		w->decimals = 2;

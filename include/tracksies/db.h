@@ -7,6 +7,8 @@
 #ifndef TRACKSIES_DB_H
 #define TRACKSIES_DB_H
 
+#include <stddef.h>
+
 #include <sqlite3.h>
 
 #include "tracksies/rc.h"
@@ -44,5 +46,13 @@ void db_rollback(struct db *db);
  * when it returns no row.
  */
 enum ts_rc db_query_int64(struct db *db, const char *sql, sqlite3_int64 *out);
+
+/*
+ * The kv table (0002): small daemon state such as the store currency or the
+ * reconciler's watermark. db_kv_get copies the value into buf (TS_ERR_NOTFOUND
+ * when absent); db_kv_set inserts or replaces it, with the time.
+ */
+enum ts_rc db_kv_get(struct db *db, const char *key, char *buf, size_t size);
+enum ts_rc db_kv_set(struct db *db, const char *key, const char *value);
 
 #endif
