@@ -7,6 +7,7 @@
  * admin_csv.c and admin_sync.c.
  */
 #include "admin_internal.h"
+#include "tracksies/import_job.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -36,6 +37,7 @@ struct admin_api {
 	struct worker *worker;
 	const struct intake_counters *intake;
 	int64_t started_at;
+	struct import_slot import;	/* POST/GET /v1/import */
 	pthread_mutex_t lock;
 	pthread_cond_t available;
 	struct db **dbs;		/* every pooled connection */
@@ -48,6 +50,18 @@ struct queue *
 admin_api_queue(const struct admin_api *api)
 {
 	return api->queue;
+}
+
+struct import_slot *
+admin_api_import(struct admin_api *api)
+{
+	return &api->import;
+}
+
+const struct config *
+admin_api_config(const struct admin_api *api)
+{
+	return api->cfg;
 }
 
 const struct intake_counters *
@@ -512,8 +526,7 @@ static const struct route {
 	{ "/v1/sync/retry", "POST",
 	    { NULL, admin_sync_retry, NULL, NULL, NULL } },
 	{ "/v1/import", "GET, POST",
-	    { admin_sync_not_implemented, admin_sync_not_implemented, NULL, NULL,
-	    NULL } },
+	    { admin_sync_import_get, admin_sync_import_post, NULL, NULL, NULL } },
 	{ "/v1/tags", "GET",
 	    { admin_sync_tags, NULL, NULL, NULL, NULL } },
 	{ "/v1/tags/recalculate", "POST",
@@ -750,6 +763,8 @@ free_api(struct admin_api *api)
 {
 	if (api == NULL)
 		return;
+	/* An import in flight stops at its checkpoint and resumes next time. */
+	import_slot_fini(&api->import);
 	for (size_t i = 0; i < api->n_dbs; i++)
 		db_close(api->dbs[i]);
 	free(api->dbs);
@@ -779,6 +794,7 @@ admin_api_start(const struct admin_api_options *opt, struct admin_api **out,
 	api->worker = opt->worker;
 	api->intake = opt->intake;
 	api->started_at = opt->started_at;
+	import_slot_init(&api->import);
 	(void)pthread_mutex_init(&api->lock, NULL);
 	(void)pthread_cond_init(&api->available, NULL);
 	if ((api->dbs = calloc(threads, sizeof(*api->dbs))) == NULL ||

@@ -46,6 +46,10 @@ typedef void (*admin_route_fn)(struct admin_req *r);
 struct queue *admin_api_queue(const struct admin_api *api);
 struct worker *admin_api_worker(const struct admin_api *api);
 const struct intake_counters *admin_api_intake(const struct admin_api *api);
+struct import_slot *admin_api_import(struct admin_api *api);
+const struct config *admin_api_config(const struct admin_api *api);
+void admin_sync_import_get(struct admin_req *r);
+void admin_sync_import_post(struct admin_req *r);
 int64_t admin_api_started_at(const struct admin_api *api);
 /* GET /metrics: Prometheus text (metrics.h). */
 void admin_sync_metrics(struct admin_req *r);

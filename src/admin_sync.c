@@ -14,6 +14,7 @@
 
 #include "tracksies/db.h"
 #include "tracksies/features.h"
+#include "tracksies/import_job.h"
 #include "tracksies/log.h"
 #include "tracksies/metrics.h"
 #include "tracksies/profile.h"
@@ -547,4 +548,65 @@ admin_sync_metrics(struct admin_req *r)
 	r->resp->content_type = METRICS_CONTENT_TYPE;
 	r->resp->body = text;
 	r->resp->body_len = strlen(text);
+}
+
+/* GET /v1/import: the running import's progress and the last run's summary. */
+void
+admin_sync_import_get(struct admin_req *r)
+{
+	json_t *doc = NULL;
+
+	if (import_slot_status(admin_api_import(r->api), r->db, &doc) != TS_OK) {
+		admin_api_fail(r, 500, "internal", NULL, "import status");
+		return;
+	}
+	http_response_json(r->resp, 200, doc);
+}
+
+/*
+ * POST /v1/import {"since": "all|30d|90d|1y|YYYY-MM-DD"}: start (or resume)
+ * an import in the daemon; 202 with its run id, 409 while one runs.
+ */
+void
+admin_sync_import_post(struct admin_req *r)
+{
+	json_t *body = admin_api_body(r);
+	const char *since = "all", *err = NULL;
+	int64_t run_id = 0;
+	bool on = true;
+	enum ts_rc rc;
+
+	if (body == NULL)
+		return;
+	if (json_object_get(body, "since") != NULL) {
+		since = json_string_value(json_object_get(body, "since"));
+		if (since == NULL) {
+			json_decref(body);
+			admin_api_fail(r, 400, "invalid_field", "since", "since must be a string");
+			return;
+		}
+	}
+	if (features_get(r->db, FEATURE_IMPORT, &on) == TS_OK && !on) {
+		json_decref(body);
+		admin_api_fail(r, 409, "feature_off", NULL,
+		    "the import is switched off (feature woo.import)");
+		return;
+	}
+	rc = import_slot_start(admin_api_import(r->api), admin_api_config(r->api),
+	    since, &run_id, &err);
+	json_decref(body);
+	if (rc == TS_ERR_INVALID) {
+		admin_api_fail(r, 400, "invalid_field", "since", err);
+		return;
+	}
+	if (rc == TS_ERR_IO) {
+		admin_api_fail(r, 409, "import_running", NULL, err);
+		return;
+	}
+	if (rc != TS_OK) {
+		admin_api_fail(r, 500, "internal", NULL, "cannot start the import");
+		return;
+	}
+	http_response_json(r->resp, 202, json_pack("{s:I,s:s,s:b}", "run_id",
+	    (json_int_t)run_id, "since", since, "running", 1));
 }

@@ -1097,8 +1097,8 @@ START_TEST(tags_by_channel_and_routes_not_yet_available)
 	json_decref(doc);
 	expect_error("POST", "/v1/tags/recalculate", NULL, 501, "not_implemented",
 	    NULL);
-	expect_error("GET", "/v1/import", NULL, 501, "not_implemented", NULL);
-	expect_error("POST", "/v1/import", "{}", 501, "not_implemented", NULL);
+	expect_error("POST", "/v1/import", "{\"since\":\"someday\"}", 400,
+	    "invalid_field", "since");
 }
 END_TEST
 

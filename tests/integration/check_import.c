@@ -350,6 +350,57 @@ START_TEST(orders_created_during_the_import_are_neither_missed_nor_doubled)
 }
 END_TEST
 
+static uint16_t
+admin_port(void)
+{
+	char *log = th_read_file(d.log_path, NULL), *p;
+	uint16_t port = 0;
+
+	if ((p = strstr(log, "admin: listening")) != NULL &&
+	    (p = strstr(p, " port=")) != NULL)
+		port = (uint16_t)atoi(p + 6);
+	free(log);
+	return port;
+}
+
+START_TEST(admin_api_starts_and_follows_an_import)
+{
+	const char *auth[] = { "Authorization: Bearer " TH_TOKEN, NULL };
+	struct th_resp r;
+	json_t *doc = NULL;
+	uint16_t port;
+	int running = 1;
+
+	start_store(900, NULL, NULL);
+	ck_assert_int_eq(th_daemon_start(dir, conf, &d), 0);
+	ck_assert_int_gt(port = admin_port(), 0);
+	ck_assert_int_eq(th_http(port, "POST", "/v1/import", auth, "{\"since\":\"sometime\"}",
+	    22, &r), 0);
+	ck_assert_int_eq(r.status, 400);
+	th_resp_free(&r);
+	ck_assert_int_eq(th_http(port, "POST", "/v1/import", auth, "{\"since\":\"all\"}",
+	    15, &r), 0);
+	ck_assert_int_eq(r.status, 202);
+	th_resp_free(&r);
+	for (int i = 0; i < 300 && running; i++) {
+		nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+		ck_assert_int_eq(th_http(port, "GET", "/v1/import", auth, NULL, 0, &r), 0);
+		ck_assert_int_eq(r.status, 200);
+		json_decref(doc);
+		doc = json_loads(r.body, 0, NULL);
+		running = json_is_true(json_object_get(doc, "running"));
+		th_resp_free(&r);
+	}
+	ck_assert(!running);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(doc,
+	    "summary"), "state")), "completed");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(doc,
+	    "summary"), "orders_seen")), q("SELECT count(*) FROM import_seen"));
+	ck_assert_int_gt(q("SELECT count(*) FROM customers"), 50);
+	json_decref(doc);
+}
+END_TEST
+
 START_TEST(reconciler_heals_webhooks_lost_while_the_daemon_was_down)
 {
 	start_store(0, NULL, NULL);
@@ -465,6 +516,7 @@ import_suite(void)
 	tcase_add_test(tc, since_window_takes_only_newer_orders);
 	tcase_add_test(tc, interrupted_import_resumes_to_the_same_result);
 	tcase_add_test(tc, orders_created_during_the_import_are_neither_missed_nor_doubled);
+	tcase_add_test(tc, admin_api_starts_and_follows_an_import);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("healing");
 	tcase_add_checked_fixture(tc, NULL, teardown);
