@@ -592,21 +592,17 @@ admin_sync_import_post(struct admin_req *r)
 		    "the import is switched off (feature woo.import)");
 		return;
 	}
+	/* since points into body: answer before letting it go. */
 	rc = import_slot_start(admin_api_import(r->api), admin_api_config(r->api),
 	    since, &run_id, &err);
-	json_decref(body);
-	if (rc == TS_ERR_INVALID) {
+	if (rc == TS_ERR_INVALID)
 		admin_api_fail(r, 400, "invalid_field", "since", err);
-		return;
-	}
-	if (rc == TS_ERR_IO) {
+	else if (rc == TS_ERR_IO)
 		admin_api_fail(r, 409, "import_running", NULL, err);
-		return;
-	}
-	if (rc != TS_OK) {
+	else if (rc != TS_OK)
 		admin_api_fail(r, 500, "internal", NULL, "cannot start the import");
-		return;
-	}
-	http_response_json(r->resp, 202, json_pack("{s:I,s:s,s:b}", "run_id",
-	    (json_int_t)run_id, "since", since, "running", 1));
+	else
+		http_response_json(r->resp, 202, json_pack("{s:I,s:s,s:b}", "run_id",
+		    (json_int_t)run_id, "since", since, "running", 1));
+	json_decref(body);
 }
