@@ -530,7 +530,7 @@ static const struct route {
 	{ "/v1/tags", "GET",
 	    { admin_sync_tags, NULL, NULL, NULL, NULL } },
 	{ "/v1/tags/recalculate", "POST",
-	    { NULL, admin_sync_not_implemented, NULL, NULL, NULL } },
+	    { NULL, admin_sync_tags_recalculate, NULL, NULL, NULL } },
 	{ "/v1/features", "GET, PUT",
 	    { admin_sync_features_get, NULL, admin_sync_features_put, NULL,
 	    NULL } },

@@ -49,6 +49,7 @@ const struct intake_counters *admin_api_intake(const struct admin_api *api);
 struct import_slot *admin_api_import(struct admin_api *api);
 const struct config *admin_api_config(const struct admin_api *api);
 void admin_sync_import_get(struct admin_req *r);
+void admin_sync_tags_recalculate(struct admin_req *r);
 void admin_sync_import_post(struct admin_req *r);
 int64_t admin_api_started_at(const struct admin_api *api);
 /* GET /metrics: Prometheus text (metrics.h). */

@@ -15,6 +15,7 @@
 #include "tracksies/db.h"
 #include "tracksies/features.h"
 #include "tracksies/import_job.h"
+#include "tracksies/tags_recalc.h"
 #include "tracksies/log.h"
 #include "tracksies/metrics.h"
 #include "tracksies/profile.h"
@@ -605,4 +606,20 @@ admin_sync_import_post(struct admin_req *r)
 		http_response_json(r->resp, 202, json_pack("{s:I,s:s,s:b}", "run_id",
 		    (json_int_t)run_id, "since", since, "running", 1));
 	json_decref(body);
+}
+
+/*
+ * POST /v1/tags/recalculate: ask the worker to recalculate everyone's tags,
+ * RFM figures and automatic statuses (it starts within a second); its
+ * progress is in GET /v1/tags ("recalculation").
+ */
+void
+admin_sync_tags_recalculate(struct admin_req *r)
+{
+	if (tags_recalc_request(r->db, r->now) != TS_OK) {
+		admin_api_fail(r, 503, "storage_unavailable", NULL,
+		    "the request could not be stored");
+		return;
+	}
+	http_response_json(r->resp, 202, json_pack("{s:b}", "requested", 1));
 }

@@ -27,6 +27,8 @@
 #include "tracksies/profile.h"
 #include "tracksies/queue.h"
 #include "tracksies/reconcile.h"
+#include "tracksies/tags.h"
+#include "tracksies/tags_recalc.h"
 #include "tracksies/worker.h"
 
 #define EXIT_CONFIG 78		/* EX_CONFIG from sysexits.h */
@@ -149,6 +151,38 @@ show_customer(const struct config *cfg, const char *email)
 }
 
 /*
+ * The tag and status rules ([tags] rules_file, or the built-in defaults):
+ * parsed and validated, then made the database's rules when db is given. A
+ * change asks for everyone to be recalculated. Returns 0, or -1 after
+ * printing every fault (rule id and message) on stderr.
+ */
+static int
+load_rules(const struct config *cfg, struct db *db)
+{
+	struct tags_catalogue *cat = NULL;
+	char *errors = NULL;
+	bool changed = false;
+	enum ts_rc rc;
+
+	rc = tags_load(cfg->tags_rules_file, &cat, &errors);
+	if (rc == TS_OK && db != NULL) {
+		rc = tags_apply_catalogue(db, cat, &changed, &errors);
+		if (rc == TS_OK && changed)
+			(void)tags_recalc_request(db, (int64_t)time(NULL));
+	}
+	tags_catalogue_free(cat);
+	if (rc != TS_OK) {
+		fprintf(stderr, "%s\n", errors != NULL ? errors : rc_name(rc));
+		free(errors);
+		return -1;
+	}
+	if (changed)
+		log_info("tags: rules loaded from %s; everyone is recalculated",
+		    cfg->tags_rules_file != NULL ? cfg->tags_rules_file : "the defaults");
+	return 0;
+}
+
+/*
  * What systemd shows and checks: STATUS= for `systemctl status`, and
  * WATCHDOG=1 only while the worker's loop keeps turning, so that a stuck
  * worker gets the service restarted (WatchdogSec=). A worker still starting
@@ -180,7 +214,7 @@ notify_tick(struct worker *worker, struct db *db, bool watchdog)
 }
 
 static void
-reload(const char *path)
+reload(const char *path, struct db *db)
 {
 	struct config *fresh = NULL;
 
@@ -188,9 +222,11 @@ reload(const char *path)
 		log_error("reload: configuration invalid, keeping the running one");
 		return;
 	}
+	if (load_rules(fresh, db) != 0)
+		log_error("reload: tag rules invalid, keeping the running ones");
 	log_set_level(fresh->log_level);
-	log_info("reload: configuration re-read; log level applied (listeners, "
-	    "database and secrets change on restart)");
+	log_info("reload: configuration and tag rules re-read; log level applied"
+	    " (listeners, database and secrets change on restart)");
 	config_free(fresh);
 }
 
@@ -228,6 +264,10 @@ run(const char *config_path, struct config *cfg)
 		    cfg->db_path, err != NULL ? err : "error");
 		free(err);
 		err = NULL;
+	}
+	if (load_rules(cfg, mdb) != 0) {
+		status = EXIT_CONFIG;
+		goto out;
 	}
 	if (worker_start(cfg, &worker) != TS_OK) {
 		log_error("worker: cannot start");
@@ -286,7 +326,7 @@ run(const char *config_path, struct config *cfg)
 		}
 		if (sig == SIGHUP) {
 			(void)notify_reloading();
-			reload(config_path);
+			reload(config_path, mdb);
 			(void)notify_ready();
 			notify_tick(worker, mdb, wd_usec > 0);
 			continue;
@@ -351,6 +391,10 @@ main(int argc, char **argv)
 	if (load_config(config_path, &cfg) != 0)
 		return EXIT_CONFIG;
 	if (check_only) {
+		if (load_rules(cfg, NULL) != 0) {
+			config_free(cfg);
+			return EXIT_CONFIG;
+		}
 		printf("%s: configuration OK\n", config_path);
 		config_free(cfg);
 		return 0;

@@ -28,6 +28,7 @@
 
 #include <openssl/rand.h>
 
+#include "tracksies/alert.h"
 #include "tracksies/db.h"
 #include "tracksies/features.h"
 #include "tracksies/import.h"
@@ -35,6 +36,7 @@
 #include "tracksies/log.h"
 #include "tracksies/metrics.h"
 #include "tracksies/sync.h"
+#include "tracksies/tags_recalc.h"
 #include "tracksies/wc_client.h"
 #include "tracksies/wc_order.h"
 
@@ -105,6 +107,9 @@ struct worker {
 	bool auth_paused;
 	bool sync_off;			/* feature woo.order_sync is off: claim nothing */
 	bool auto_complete;		/* feature hq.digital_auto_complete */
+	bool tags_on;			/* feature woo.tags */
+	struct tags_recalc *tags;	/* tags, RFM, automatic statuses per customer */
+	struct alert_smtp smtp;		/* Do-Not-Serve alerts */
 	struct wc_client *products;	/* one-at-a-time client for product look-ups */
 
 	/* status, guarded by lock */
@@ -659,6 +664,55 @@ all_digital(struct worker *w, const json_t *doc)
 	return all;
 }
 
+/*
+ * After an order was applied, in the same transaction: the customer's tags,
+ * RFM figures and automatic status (woo.tags), and a Do-Not-Serve alert
+ * queued if the customer is banned (sent later by background_jobs).
+ */
+static enum ts_rc
+after_apply(struct worker *w, const struct sync_result *r, int64_t now)
+{
+	enum ts_rc rc;
+
+	if (r->customer_id <= 0 || r->ignored || r->error_code != NULL)
+		return TS_OK;
+	if (w->tags_on && w->tags != NULL &&
+	    (rc = tags_recalc_customer(w->tags, r->customer_id, now)) != TS_OK) {
+		if (rc != TS_ERR_INVALID)
+			return rc;
+		log_warn("tags: a rule failed for customer=%" PRId64 "; tags kept as"
+		    " they were", r->customer_id);
+	}
+	return alert_note_order(w->db, r->customer_id, r->order_id, now, NULL);
+}
+
+/*
+ * Once a second, outside any transaction: Do-Not-Serve alerts that are due,
+ * and the full recalculation of tags when it is due (asked for by the admin
+ * API, rules changed, or a new UTC day for time-based rules).
+ */
+static void
+background_jobs(struct worker *w, int64_t now)
+{
+	int64_t due_at = 0;
+	bool due = false;
+
+	if (w->smtp.url != NULL && alert_next_due(w->db, &due_at) == TS_OK &&
+	    due_at <= now) {
+		struct alert_report rep;
+		if (alert_deliver_pending(w->db, &w->smtp, now, &rep) == TS_OK &&
+		    (rep.sent > 0 || rep.failed > 0))
+			log_info("alert: sent=%d failed=%d%s%s", rep.sent, rep.failed,
+			    rep.failed > 0 ? " last_error=" : "",
+			    rep.failed > 0 ? rep.last_error : "");
+	}
+	if (w->tags_on && w->import == NULL &&
+	    tags_recalc_due(w->db, now, &due) == TS_OK && due) {
+		enum ts_rc rc = tags_recalc_all(w->db, now, NULL, NULL);
+		log_info("tags: recalculated everyone (%s)", rc_name(rc));
+	}
+}
+
 /* A fetched page: apply every order in one transaction. */
 static void
 on_fetched(struct worker *w, struct wc_call *c, struct call_ctx *ctx)
@@ -712,6 +766,10 @@ on_fetched(struct worker *w, struct wc_call *c, struct call_ctx *ctx)
 		seen[k] = true;
 		if ((rc = sync_apply_order(w->sync, doc, now, &r)) != TS_OK)
 			break;
+		if ((rc = after_apply(w, &r, now)) != TS_OK) {
+			sync_result_fini(&r);
+			break;
+		}
 		w->jobs[ctx->job[k]].complete = w->auto_complete &&
 		    r.error_code == NULL && !r.ignored && all_digital(w, doc);
 		rc = after_sync(w, ctx->job[k], &r);
@@ -956,8 +1014,11 @@ prepare(struct worker *w)
 	    (rc = wc_client_new(&opt, &w->wc)) != TS_OK)
 		return rc;
 	opt.max_in_flight = 1;
-	if ((rc = wc_client_new(&opt, &w->products)) != TS_OK)
+	if ((rc = wc_client_new(&opt, &w->products)) != TS_OK ||
+	    (rc = tags_recalc_open(w->db, &w->tags)) != TS_OK)
 		return rc;
+	alert_smtp_from_config(w->cfg, &w->smtp);
+	w->tags_on = true;
 	h = db_handle(w->db);
 	if ((rc = db_rc(sqlite3_prepare_v3(h, claim_sql, -1,
 	    SQLITE_PREPARE_PERSISTENT, &w->claim, NULL))) != TS_OK ||
@@ -1043,7 +1104,8 @@ on_page(struct worker *w, struct wc_call *c, struct call_ctx *ctx)
 		if ((rc = sync_apply_order(w->sync, doc, now, &r)) != TS_OK)
 			break;
 		status_update(w, count_result, &r);
-		if ((rc = import_note(w->import, w->db, &r)) != TS_OK) {
+		if ((rc = after_apply(w, &r, now)) != TS_OK ||
+		    (rc = import_note(w->import, w->db, &r)) != TS_OK) {
 			sync_result_fini(&r);
 			break;
 		}
@@ -1129,6 +1191,9 @@ worker_main(void *arg)
 				sync_set_aliases(w->sync, on);
 			if (features_get(w->db, FEATURE_DIGITAL_AUTO_COMPLETE, &on) == TS_OK)
 				w->auto_complete = on;
+			if (features_get(w->db, FEATURE_TAGS, &on) == TS_OK)
+				w->tags_on = on;
+			background_jobs(w, now);
 			last_checkpoint = now;
 		}
 		if (w->import == NULL && !w->sync_off && now >= w->store_ready_at &&
@@ -1214,6 +1279,7 @@ worker_stop(struct worker *w)
 			json_decref(w->jobs[i].meta);
 	wc_client_free(w->wc);
 	wc_client_free(w->products);
+	tags_recalc_close(w->tags);
 	(void)sqlite3_finalize(w->claim);
 	(void)sqlite3_finalize(w->settle);
 	(void)sqlite3_finalize(w->reschedule);

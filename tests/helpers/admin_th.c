@@ -113,9 +113,23 @@ admin_th_start(struct admin_th *a, const char *overrides, const char *seed_sql)
 	struct timespec nap = { 0, 20 * 1000 * 1000 };
 	char db[600];
 
+	char rules[600], all[2048];
+
 	memset(a, 0, sizeof(*a));
 	a->dir = th_tmpdir();
-	a->conf = th_write_config(a->dir, overrides);
+	/*
+	 * Tag rules equal to the two tags the seed holds, so the daemon finds
+	 * its catalogue unchanged and keeps the seeded assignments as they are.
+	 */
+	snprintf(rules, sizeof(rules), "%s/tags.conf", a->dir);
+	th_write_file(rules,
+	    "[tag first_order]\nlabel = First Order\nicon = star\n"
+	    "channel = commitment\nkind = milestone\nwhen = order_count >= 1\n\n"
+	    "[tag high_spender]\nlabel = High Spender\nicon = gem\n"
+	    "channel = value\nkind = live\nwhen = ltv >= 500\n");
+	snprintf(all, sizeof(all), "tags.rules_file = %s\n%s", rules,
+	    overrides != NULL ? overrides : "");
+	a->conf = th_write_config(a->dir, all);
 	if (seed_sql != NULL) {
 		snprintf(db, sizeof(db), "%s/tracksies.db", a->dir);
 		migrate(a->conf);

@@ -350,16 +350,21 @@ START_TEST(orders_created_during_the_import_are_neither_missed_nor_doubled)
 }
 END_TEST
 
+/* The admin listener's port, from the daemon's log (it starts just after). */
 static uint16_t
 admin_port(void)
 {
-	char *log = th_read_file(d.log_path, NULL), *p;
 	uint16_t port = 0;
 
-	if ((p = strstr(log, "admin: listening")) != NULL &&
-	    (p = strstr(p, " port=")) != NULL)
-		port = (uint16_t)atoi(p + 6);
-	free(log);
+	for (int i = 0; i < 100 && port == 0; i++) {
+		char *log = th_read_file(d.log_path, NULL), *p;
+		if ((p = strstr(log, "admin: listening")) != NULL &&
+		    (p = strstr(p, " port=")) != NULL)
+			port = (uint16_t)atoi(p + 6);
+		free(log);
+		if (port == 0)
+			nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
+	}
 	return port;
 }
 
