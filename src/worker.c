@@ -110,6 +110,7 @@ struct worker {
 	bool tags_on;			/* feature woo.tags */
 	struct tags_recalc *tags;	/* tags, RFM, automatic statuses per customer */
 	struct alert_smtp smtp;		/* Do-Not-Serve alerts */
+	int64_t recalc_retry_at;	/* after a failed full recalculation */
 	struct wc_client *products;	/* one-at-a-time client for product look-ups */
 
 	/* status, guarded by lock */
@@ -686,6 +687,18 @@ after_apply(struct worker *w, const struct sync_result *r, int64_t now)
 	return alert_note_order(w->db, r->customer_id, r->order_id, now, NULL);
 }
 
+/* A full recalculation stops (consistently) when the daemon stops. */
+static bool
+recalc_progress(void *arg, const char *phase, int64_t done, int64_t total)
+{
+	struct worker *w = arg;
+
+	(void)phase;
+	(void)done;
+	(void)total;
+	return !atomic_load(&w->stop);
+}
+
 /*
  * Once a second, outside any transaction: Do-Not-Serve alerts that are due,
  * and the full recalculation of tags when it is due (asked for by the admin
@@ -706,10 +719,17 @@ background_jobs(struct worker *w, int64_t now)
 			    rep.failed > 0 ? " last_error=" : "",
 			    rep.failed > 0 ? rep.last_error : "");
 	}
-	if (w->tags_on && w->import == NULL &&
+	if (w->tags_on && w->import == NULL && now >= w->recalc_retry_at &&
 	    tags_recalc_due(w->db, now, &due) == TS_OK && due) {
-		enum ts_rc rc = tags_recalc_all(w->db, now, NULL, NULL);
-		log_info("tags: recalculated everyone (%s)", rc_name(rc));
+		enum ts_rc rc = tags_recalc_all(w->db, now, recalc_progress, w);
+		if (rc != TS_OK && !atomic_load(&w->stop)) {
+			/* Still due: try again in an hour, not every second. */
+			w->recalc_retry_at = now + 3600;
+			log_warn("tags: recalculating everyone failed (%s); again in an"
+			    " hour", rc_name(rc));
+		} else if (rc == TS_OK) {
+			log_info("tags: recalculated everyone");
+		}
 	}
 }
 
