@@ -465,6 +465,29 @@ database_writable(struct admin_req *r)
 	return rc == TS_OK || rc == TS_ERR_TRANSIENT;
 }
 
+/* The reconciler's last webhook check (kv webhooks.health), or NULL. */
+static json_t *
+webhook_health(struct admin_req *r)
+{
+	char text[2048];
+
+	if (db_kv_get(r->db, "webhooks.health", text, sizeof(text)) != TS_OK)
+		return NULL;
+	return json_loads(text, 0, NULL);
+}
+
+/* Seconds since the reconciler last advanced its watermark, -1: never. */
+static int64_t
+reconciler_lag(struct admin_req *r)
+{
+	sqlite3_int64 at = 0;
+
+	if (db_query_int64(r->db, "SELECT updated_at FROM kv WHERE key ="
+	    " 'reconcile.watermark'", &at) != TS_OK)
+		return -1;
+	return r->now - at;
+}
+
 void
 admin_sync_healthz(struct admin_req *r)
 {
@@ -480,11 +503,21 @@ admin_sync_healthz(struct admin_req *r)
 		json_decref(age);
 		age = json_integer(r->now - ws.last_sync_at);
 	}
-	admin_api_reply(r, writable && alive ? 200 : 503, json_pack(
-	    "{s:s,s:b,s:b,s:b,s:o}", "status", !writable || !alive ? "failing" :
-	    ws.store_reachable ? "ok" : "degraded",
-	    "database_writable", writable, "worker_alive", alive,
-	    "store_reachable", ws.store_reachable, "last_sync_age_s", age));
+	{
+		json_t *hooks = webhook_health(r);
+		bool hooks_ok = hooks == NULL ||
+		    !json_is_true(json_object_get(hooks, "checked")) ||
+		    json_is_true(json_object_get(hooks, "ok"));
+		int64_t lag = reconciler_lag(r);
+
+		admin_api_reply(r, writable && alive ? 200 : 503, json_pack(
+		    "{s:s,s:b,s:b,s:b,s:o,s:o,s:o}", "status", !writable || !alive ?
+		    "failing" : ws.store_reachable && hooks_ok ? "ok" : "degraded",
+		    "database_writable", writable, "worker_alive", alive,
+		    "store_reachable", ws.store_reachable, "last_sync_age_s", age,
+		    "webhooks", hooks != NULL ? hooks : json_null(),
+		    "reconcile_lag_s", lag >= 0 ? json_integer(lag) : json_null()));
+	}
 }
 
 /*
@@ -541,9 +574,37 @@ admin_sync_metrics(struct admin_req *r)
 	(void)sqlite3_finalize(st);
 	s.failed_by_code = codes;
 	s.n_failed_by_code = n;
-	if ((rc = metrics_render(&s, &text)) != TS_OK) {
-		admin_api_fail(r, 500, "internal", NULL, rc_name(rc));
-		return;
+	{
+		/* The reconciler's figures, as it stored them. */
+		static const char *const topics[] = { "order.created", "order.updated",
+			"order.deleted", "order.restored",
+			"action.woocommerce_payment_complete" };
+		json_t *hooks = webhook_health(r), *t = json_object_get(hooks, "topics");
+		int64_t lag = reconciler_lag(r);
+		struct metrics_webhook wh[5];
+		char status[5][24];
+		size_t nw = 0;
+
+		if (lag >= 0) {
+			s.has_reconciler = true;
+			s.reconciler_lag_s = lag;
+		}
+		for (size_t i = 0; t != NULL && i < 5; i++) {
+			const char *st2 = json_string_value(json_object_get(t, topics[i]));
+			if (st2 == NULL)
+				continue;
+			(void)snprintf(status[nw], sizeof(status[nw]), "%s", st2);
+			wh[nw].topic = topics[i];
+			wh[nw].status = status[nw];
+			nw++;
+		}
+		s.webhooks = wh;
+		s.n_webhooks = nw;
+		json_decref(hooks);
+		if ((rc = metrics_render(&s, &text)) != TS_OK) {
+			admin_api_fail(r, 500, "internal", NULL, rc_name(rc));
+			return;
+		}
 	}
 	r->resp->status = 200;
 	r->resp->content_type = METRICS_CONTENT_TYPE;

@@ -152,7 +152,10 @@ START_TEST(healthz_needs_no_token_and_shows_no_data)
 	ck_assert(json_is_true(jget(doc, "worker_alive")));
 	ck_assert(json_is_boolean(jget(doc, "store_reachable")));
 	ck_assert_ptr_nonnull(jget(doc, "last_sync_age_s"));
-	ck_assert_int_eq(json_object_size(doc), 5);
+	/* Health only: the reconciler's webhook check and lag, nothing more. */
+	ck_assert_ptr_nonnull(jget(doc, "webhooks"));
+	ck_assert_ptr_nonnull(jget(doc, "reconcile_lag_s"));
+	ck_assert_int_eq(json_object_size(doc), 7);
 	ck_assert_ptr_null(strstr(r.body, "example"));
 	json_decref(doc);
 	th_resp_free(&r);

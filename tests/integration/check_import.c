@@ -477,6 +477,18 @@ START_TEST(disabled_webhook_is_detected_and_repaired)
 		active += strcmp(json_string_value(json_object_get(h, "status")), "active") == 0;
 	ck_assert_int_eq(active, 5);
 	json_decref(hooks);
+	/* /healthz shows what the reconciler found. */
+	{
+		struct th_resp r;
+		json_t *doc;
+		ck_assert_int_eq(th_http(admin_port(), "GET", "/healthz", NULL, NULL, 0, &r), 0);
+		doc = json_loads(r.body, 0, NULL);
+		ck_assert(json_is_object(json_object_get(doc, "webhooks")));
+		ck_assert(json_is_true(json_object_get(json_object_get(doc, "webhooks"),
+		    "checked")));
+		json_decref(doc);
+		th_resp_free(&r);
+	}
 }
 END_TEST
 
