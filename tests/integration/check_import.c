@@ -427,6 +427,37 @@ START_TEST(reconciler_heals_webhooks_lost_while_the_daemon_was_down)
 }
 END_TEST
 
+START_TEST(watermark_never_advances_past_unprocessed_pages)
+{
+	long long wm;
+
+	start_store(0, NULL, NULL);
+	ck_assert_int_eq(th_daemon_start(dir, conf, &d), 0);
+	ck_assert_int_eq(th_db_wait(db_path, "SELECT count(*) FROM kv WHERE key ="
+	    " 'reconcile.watermark'", 1, 15000), 1);
+	wm = q("SELECT CAST(value AS INTEGER) FROM kv WHERE key = 'reconcile.watermark'");
+	/* Orders the daemon hears nothing of, and a store that fails to list them. */
+	ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/webhooks/pause",
+	    "{\"mode\":\"drop\"}", NULL), 200);
+	ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/faults", "{\"type\":\"status\","
+	    "\"status\":503,\"endpoint\":\"list_orders\",\"duration_ms\":14000}", NULL), 201);
+	nanosleep(&(struct timespec){ 1, 100000000 }, NULL);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/orders",
+		    "{\"billing\":{\"email\":\"late@example.test\"},\"line_items\":"
+		    "[{\"product_id\":12,\"quantity\":1}],\"set_paid\":true}", NULL), 201);
+	/* A round runs within the interval (10 s) and fails: the mark stays. */
+	nanosleep(&(struct timespec){ 11, 0 }, NULL);
+	ck_assert(th_file_contains(d.log_path, "watermark=kept"));
+	ck_assert_int_eq(q("SELECT CAST(value AS INTEGER) FROM kv WHERE key ="
+	    " 'reconcile.watermark'"), wm);
+	ck_assert_int_eq(q("SELECT count(*) FROM customers"), 0);
+	/* The store lists again: the next round heals. */
+	ck_assert_int_eq(th_db_wait(db_path, "SELECT coalesce((SELECT order_count FROM"
+	    " customers WHERE email = 'late@example.test'), 0)", 3, 30000), 3);
+}
+END_TEST
+
 START_TEST(permanent_delete_is_found_by_the_sweep)
 {
 	json_t *o = NULL;
@@ -540,6 +571,7 @@ import_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, reconciler_heals_webhooks_lost_while_the_daemon_was_down);
 	tcase_add_test(tc, permanent_delete_is_found_by_the_sweep);
+	tcase_add_test(tc, watermark_never_advances_past_unprocessed_pages);
 	tcase_add_test(tc, disabled_webhook_is_detected_and_repaired);
 	tcase_add_test(tc, register_webhooks_twice_makes_one_set);
 	suite_add_tcase(s, tc);
