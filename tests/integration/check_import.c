@@ -380,11 +380,11 @@ START_TEST(admin_api_starts_and_follows_an_import)
 	ck_assert_int_eq(th_daemon_start(dir, conf, &d), 0);
 	ck_assert_int_gt(port = admin_port(), 0);
 	ck_assert_int_eq(th_http(port, "POST", "/v1/import", auth, "{\"since\":\"sometime\"}",
-	    22, &r), 0);
+	    strlen("{\"since\":\"sometime\"}"), &r), 0);
 	ck_assert_int_eq(r.status, 400);
 	th_resp_free(&r);
 	ck_assert_int_eq(th_http(port, "POST", "/v1/import", auth, "{\"since\":\"all\"}",
-	    15, &r), 0);
+	    strlen("{\"since\":\"all\"}"), &r), 0);
 	ck_assert_int_eq(r.status, 202);
 	th_resp_free(&r);
 	for (int i = 0; i < 300 && running; i++) {
