@@ -70,6 +70,12 @@ fuzz_admin_init(void)
 	    migrate_apply(db, migrate_embedded, migrate_embedded_count, NULL,
 	    NULL, NULL) != TS_OK)
 		abort();
+	/*
+	 * No import threads: an input may POST /v1/import, and the replaying
+	 * process exits after each input without stopping the listener.
+	 */
+	if (db_kv_set(db, "feature.woo.import", "off") != TS_OK)
+		abort();
 	db_close(db);
 	if (queue_open(fuzz_admin_cfg->db_path, NULL, NULL, &fuzz_admin_queue) != TS_OK)
 		abort();
