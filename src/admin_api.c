@@ -52,6 +52,22 @@ admin_api_queue(const struct admin_api *api)
 	return api->queue;
 }
 
+json_t *
+admin_col_text(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return t != NULL ? json_string((const char *)t) : json_null();
+}
+
+json_t *
+admin_col_time(sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return json_null();
+	return profile_time_json(sqlite3_column_int64(st, col));
+}
+
 struct import_slot *
 admin_api_import(struct admin_api *api)
 {

@@ -47,6 +47,9 @@ struct queue *admin_api_queue(const struct admin_api *api);
 struct worker *admin_api_worker(const struct admin_api *api);
 const struct intake_counters *admin_api_intake(const struct admin_api *api);
 struct import_slot *admin_api_import(struct admin_api *api);
+/* A result column as JSON: text (or null), unix seconds as ISO 8601 (or null). */
+json_t *admin_col_text(sqlite3_stmt *st, int col);
+json_t *admin_col_time(sqlite3_stmt *st, int col);
 const struct config *admin_api_config(const struct admin_api *api);
 void admin_sync_import_get(struct admin_req *r);
 void admin_sync_tags_recalculate(struct admin_req *r);

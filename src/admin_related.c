@@ -34,32 +34,16 @@ customer_exists(struct admin_req *r)
 }
 
 static json_t *
-col_text(sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	return t != NULL ? json_string((const char *)t) : json_null();
-}
-
-static json_t *
-col_time(sqlite3_stmt *st, int col)
-{
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return json_null();
-	return profile_time_json(sqlite3_column_int64(st, col));
-}
-
-static json_t *
 interaction_json(sqlite3_stmt *st)
 {
 	return json_pack("{s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
 	    "id", (json_int_t)sqlite3_column_int64(st, 0),
 	    "customer_id", (json_int_t)sqlite3_column_int64(st, 1),
-	    "type", col_text(st, 2), "summary", col_text(st, 3),
-	    "details", col_text(st, 4), "resolution", col_text(st, 5),
-	    "staff", col_text(st, 6), "source_url", col_text(st, 7),
-	    "occurred_at", col_time(st, 8), "created_at", col_time(st, 9),
-	    "created_by", col_text(st, 10));
+	    "type", admin_col_text(st, 2), "summary", admin_col_text(st, 3),
+	    "details", admin_col_text(st, 4), "resolution", admin_col_text(st, 5),
+	    "staff", admin_col_text(st, 6), "source_url", admin_col_text(st, 7),
+	    "occurred_at", admin_col_time(st, 8), "created_at", admin_col_time(st, 9),
+	    "created_by", admin_col_text(st, 10));
 }
 
 #define INTERACTION_COLS "id, customer_id, type, summary, details, resolution," \
@@ -282,7 +266,7 @@ alias_json(sqlite3_stmt *st)
 	return json_pack("{s:I,s:I,s:o,s:o}",
 	    "id", (json_int_t)sqlite3_column_int64(st, 0),
 	    "customer_id", (json_int_t)sqlite3_column_int64(st, 1),
-	    "email", col_text(st, 2), "created_at", col_time(st, 3));
+	    "email", admin_col_text(st, 2), "created_at", admin_col_time(st, 3));
 }
 
 void

@@ -42,22 +42,6 @@ admin_sync_enqueue(struct admin_req *r, int64_t order_id, const char *topic)
 }
 
 static json_t *
-col_text(sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	return t != NULL ? json_string((const char *)t) : json_null();
-}
-
-static json_t *
-col_time(sqlite3_stmt *st, int col)
-{
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return json_null();
-	return profile_time_json(sqlite3_column_int64(st, col));
-}
-
-static json_t *
 col_int(sqlite3_stmt *st, int col)
 {
 	if (sqlite3_column_type(st, col) == SQLITE_NULL)
@@ -123,14 +107,14 @@ admin_sync_order_get(struct admin_req *r)
 		/* An event still waiting may change what the row says. */
 		if (pending == 0 && state != NULL)
 			(void)json_object_set_new(doc, "state", json_string(state));
-		(void)json_object_set_new(doc, "synced_at", col_time(st, 3));
+		(void)json_object_set_new(doc, "synced_at", admin_col_time(st, 3));
 		(void)json_object_set_new(doc, "customer_id", col_int(st, 4));
 		(void)json_object_set_new(doc, "attempts", col_int(st, 5));
-		(void)json_object_set_new(doc, "updated_at", col_time(st, 6));
+		(void)json_object_set_new(doc, "updated_at", admin_col_time(st, 6));
 		(void)json_object_set_new(doc, "error",
 		    sqlite3_column_type(st, 1) == SQLITE_NULL ? json_null() :
-		    json_pack("{s:o,s:o}", "code", col_text(st, 1),
-		    "message", col_text(st, 2)));
+		    json_pack("{s:o,s:o}", "code", admin_col_text(st, 1),
+		    "message", admin_col_text(st, 2)));
 	} else {
 		(void)json_object_set_new(doc, "synced_at", json_null());
 		(void)json_object_set_new(doc, "customer_id", json_null());
@@ -202,9 +186,9 @@ admin_sync_failed(struct admin_req *r)
 	while ((src = sqlite3_step(st)) == SQLITE_ROW)
 		(void)json_array_append_new(list, json_pack("{s:I,s:o,s:{s:o,s:o},"
 		    "s:o,s:o}", "order_id", (json_int_t)sqlite3_column_int64(st, 0),
-		    "customer_id", col_int(st, 1), "error", "code", col_text(st, 2),
-		    "message", col_text(st, 3), "attempts", col_int(st, 4),
-		    "updated_at", col_time(st, 5)));
+		    "customer_id", col_int(st, 1), "error", "code", admin_col_text(st, 2),
+		    "message", admin_col_text(st, 3), "attempts", col_int(st, 4),
+		    "updated_at", admin_col_time(st, 5)));
 	if (src != SQLITE_DONE) {
 		rc = db_rc(src);
 		goto dbfail;
@@ -418,9 +402,9 @@ admin_sync_tags(struct admin_req *r)
 		for (int i = 0; ch != NULL && i < 5; i++)
 			if (strcmp(ch, channels[i]) == 0)
 				(void)json_array_append_new(tags[i], json_pack(
-				    "{s:o,s:o,s:o,s:o,s:o,s:I}", "id", col_text(st, 0),
-				    "label", col_text(st, 1), "icon", col_text(st, 2),
-				    "channel", col_text(st, 3), "kind", col_text(st, 4),
+				    "{s:o,s:o,s:o,s:o,s:o,s:I}", "id", admin_col_text(st, 0),
+				    "label", admin_col_text(st, 1), "icon", admin_col_text(st, 2),
+				    "channel", admin_col_text(st, 3), "kind", admin_col_text(st, 4),
 				    "position", (json_int_t)sqlite3_column_int64(st, 5)));
 	}
 	if (src != SQLITE_DONE) {
