@@ -522,8 +522,8 @@ out:
 	return rc;
 }
 
-void
-admin_customers_list(struct admin_req *r)
+static void
+list_page(struct admin_req *r)
 {
 	struct admin_filter *f = NULL;
 	sqlite3_stmt *st = NULL;
@@ -576,6 +576,20 @@ out:
 	json_decref(list);
 	(void)sqlite3_finalize(st);
 	admin_customers_filter_free(f);
+}
+
+/*
+ * GET /v1/customers, read in one snapshot: the tab counts, the rows, their
+ * tag counts and their tags all agree even while the worker writes.
+ */
+void
+admin_customers_list(struct admin_req *r)
+{
+	bool snapshot = db_exec(r->db, "BEGIN") == TS_OK;
+
+	list_page(r);
+	if (snapshot)
+		db_rollback(r->db);
 }
 
 /* ---- add, edit --------------------------------------------------------- */
