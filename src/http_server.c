@@ -336,10 +336,13 @@ http_server_stop(struct http_server *srv, unsigned drain_ms)
 
 	if (srv == NULL)
 		return;
-	/* Stop accepting; connections already open finish their request. */
+	/*
+	 * Stop accepting; connections already open finish their request. The
+	 * listening socket is ours to close, but only after MHD_stop_daemon:
+	 * until then a pool thread may still take it out of its epoll set, and
+	 * a closed (or reused) descriptor there makes libmicrohttpd abort.
+	 */
 	fd = MHD_quiesce_daemon(srv->mhd);
-	if (fd != MHD_INVALID_SOCKET)
-		(void)close(fd);
 	/*
 	 * Requests being handled finish (up to drain_ms). Connections accepted
 	 * just before the quiesce get a short grace to send their request;
@@ -356,6 +359,8 @@ http_server_stop(struct http_server *srv, unsigned drain_ms)
 		(void)nanosleep(&nap, NULL);
 	}
 	MHD_stop_daemon(srv->mhd);
+	if (fd != MHD_INVALID_SOCKET)
+		(void)close(fd);
 	free(srv);
 }
 
