@@ -122,6 +122,7 @@ done
 wait || true
 
 status=0
+failed_logs=()
 printf '%-12s %14s %10s  %s\n' target executions exec/s result
 for t in $targets; do
   if [[ " ${build_failed[*]} " == *" $t "* ]]; then
@@ -138,7 +139,14 @@ for t in $targets; do
     status=1
     artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$out/$t.log" | tail -1)
     result="FAILED rc=$rc ${artifact:-see $out/$t.log}"
+    failed_logs+=("$t")
   fi
   printf '%-12s %14s %10s  %s\n' "$t" "${execs:-?}" "${rate:-?}" "$result"
+done
+# What a failed target printed last (the sanitizer's report, the input's
+# bytes), so that a CI log alone says what went wrong.
+for t in "${failed_logs[@]}"; do
+  echo "== $t: the end of $out/$t.log"
+  grep -v -e '^#[0-9]' -e '^INFO:' "$out/$t.log" | tail -n 60
 done
 exit $status

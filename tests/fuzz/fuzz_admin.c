@@ -117,7 +117,7 @@ fuzz_admin(const uint8_t *data, size_t size)
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	struct timeval tv = { 10, 0 };
 	size_t cap, at = 0, body_len;
-	char *req, resp[64];
+	char *req, resp[64], sink[4096];
 	unsigned flags;
 	ssize_t got = 0, r;
 	int fd;
@@ -162,26 +162,58 @@ fuzz_admin(const uint8_t *data, size_t size)
 
 	sa.sin_port = htons(fuzz_admin_port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		abort();
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-		abort();
+	/*
+	 * libFuzzer's SIGALRM (its -timeout watch) interrupts system calls
+	 * without SA_RESTART: an interrupted connect starts over on a new
+	 * socket, an interrupted send or recv is repeated.
+	 */
+	for (;;) {
+		if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+			abort();
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			break;
+		if (errno != EINTR) {
+			fprintf(stderr, "fuzz_admin: connect to 127.0.0.1:%u: %s\n",
+			    (unsigned)fuzz_admin_port, strerror(errno));
+			abort();
+		}
+		close(fd);
+	}
 	for (size_t sent = 0; sent < at; ) {
 		ssize_t w = send(fd, req + sent, at - sent, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
 		if (w <= 0)
 			break;		/* the server may answer early (413) and close */
 		sent += (size_t)w;
 	}
-	/* Read the answer to its end: the handler has run and returned. */
-	while ((r = recv(fd, got < (ssize_t)sizeof(resp) ? resp + got : resp,
-	    got < (ssize_t)sizeof(resp) ? sizeof(resp) - (size_t)got : sizeof(resp),
-	    0)) > 0)
+	/*
+	 * Read the answer to its end (the handler has run and returned); the
+	 * status line stays in resp, the rest goes to sink.
+	 */
+	while ((r = recv(fd, got < (ssize_t)sizeof(resp) ? resp + got : sink,
+	    got < (ssize_t)sizeof(resp) ? sizeof(resp) - (size_t)got : sizeof(sink),
+	    0)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
 		got += r;
+	}
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		fprintf(stderr, "fuzz_admin: no complete answer in 10 s\n");
 		abort();
+	}
+	/* FUZZ_ADMIN_ECHO=1 shows each answer's status line (reproducers). */
+	if (getenv("FUZZ_ADMIN_ECHO") != NULL) {
+		size_t n = got < (ssize_t)sizeof(resp) ? (size_t)got : sizeof(resp);
+		const char *cr = memchr(resp, '\r', n);
+
+		fprintf(stderr, "fuzz_admin: %.*s -> %.*s\n",
+		    (int)strcspn(req, "\r"), req,
+		    (int)(cr != NULL ? (size_t)(cr - resp) : n), resp);
 	}
 	/* An answer, and never a 500: that is a handler that lost its way. */
 	if (got >= 12 && strncmp(resp, "HTTP/1.1 500", 12) == 0) {
