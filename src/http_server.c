@@ -32,8 +32,24 @@ struct http_server {
 	struct http_server_options opt;
 	char name[16];
 	atomic_uint in_flight;
+	atomic_uint suspended;	/* deferred and not yet resumed */
 	uint16_t port;
 };
+
+/*
+ * A deferred answer. It lives inside its request's state: the request stays
+ * suspended (so the state stays alive) until http_deferred_resume.
+ */
+struct http_deferred {
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	http_handler_fn finish;
+	void *data;		/* malloc'd; free()d with the request */
+	int state;		/* DEFER_*; RESUMED set by the resuming thread */
+	int deferring;		/* set by the handler's thread, read after it */
+};
+
+enum { DEFER_NONE = 0, DEFER_WAITING, DEFER_RESUMED };
 
 /* Per-request state: hangs off *con_cls, freed in request_completed. */
 struct request_state {
@@ -41,6 +57,7 @@ struct request_state {
 	size_t len;
 	size_t cap;
 	int too_big;
+	struct http_deferred defer;
 };
 
 static void
@@ -143,6 +160,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		if ((st = calloc(1, sizeof(*st))) == NULL)
 			return MHD_NO;
 		*con_cls = st;
+		st->defer.srv = srv;
 		atomic_fetch_add(&srv->in_flight, 1);
 		/* Refuse before reading a byte of an announced oversize body. */
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -196,7 +214,20 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		st->body[st->len] = '\0';
 	req.body_len = st->len;
 	req.conn = conn;
-	srv->opt.handler(srv->opt.ctx, &req, &resp);
+	req.state = st;
+	req.data = st->defer.data;
+	if (st->defer.state == DEFER_RESUMED) {
+		/* Called again after http_deferred_resume: finish the answer. */
+		st->defer.state = DEFER_NONE;
+		st->defer.finish(srv->opt.ctx, &req, &resp);
+	} else {
+		srv->opt.handler(srv->opt.ctx, &req, &resp);
+		if (st->defer.deferring) {
+			/* Suspended (maybe resumed already): answered later. */
+			st->defer.deferring = 0;
+			return MHD_YES;
+		}
+	}
 	if (resp.status == 0)
 		http_response_error(&resp, 500, "internal", "no response");
 	ret = send_response(conn, &resp);
@@ -214,10 +245,48 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (st == NULL)
 		return;
+	free(st->defer.data);
 	free(st->body);
 	free(st);
 	*con_cls = NULL;
 	atomic_fetch_sub(&srv->in_flight, 1);
+}
+
+struct http_deferred *
+http_request_defer(const struct http_request *req, http_handler_fn finish,
+    void *data)
+{
+	struct request_state *st = req->state;
+	struct http_deferred *d = &st->defer;
+
+	if (d->state != DEFER_NONE || d->deferring) {
+		free(data);
+		return NULL;
+	}
+	d->conn = req->conn;
+	d->finish = finish;
+	free(d->data);
+	d->data = data;
+	d->state = DEFER_WAITING;
+	d->deferring = 1;
+	atomic_fetch_add(&d->srv->suspended, 1);
+	/*
+	 * Suspended before anyone can resume it: libmicrohttpd drops a resume
+	 * that comes before the suspend, and the request would hang.
+	 */
+	MHD_suspend_connection(d->conn);
+	return d;
+}
+
+void
+http_deferred_resume(struct http_deferred *d)
+{
+	struct http_server *srv = d->srv;
+
+	d->state = DEFER_RESUMED;
+	MHD_resume_connection(d->conn);
+	/* d may be gone from here on: the request can complete at once. */
+	atomic_fetch_sub(&srv->suspended, 1);
 }
 
 static void
@@ -280,7 +349,7 @@ http_server_start(const struct http_server_options *opt,
 	struct sockaddr_storage ss;
 	socklen_t sslen = 0;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	    MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
 
 	*out = NULL;
@@ -356,6 +425,17 @@ http_server_stop(struct http_server *srv, unsigned drain_ms)
 		if (atomic_load(&srv->in_flight) == 0 &&
 		    (open_conns == 0 || waited >= DRAIN_GRACE_MS))
 			break;
+		(void)nanosleep(&nap, NULL);
+	}
+	/*
+	 * A suspended request is waiting for its commit, which always ends
+	 * (the queue's busy timeout bounds it); libmicrohttpd must not be
+	 * stopped with one still suspended.
+	 */
+	for (unsigned waited = 0; atomic_load(&srv->suspended) > 0; waited += 10) {
+		if (waited > 0 && waited % 5000 == 0)
+			log_warn("%s: shutdown waits for %u deferred answers",
+			    srv->name, atomic_load(&srv->suspended));
 		(void)nanosleep(&nap, NULL);
 	}
 	MHD_stop_daemon(srv->mhd);

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Webhook intake: one route, POST {webhook.path}. The answer is decided by
- * webhook_classify(); a 2xx for anything that must be kept is sent only after
- * queue_enqueue() returned with the row committed. This file logs one line
- * per request, never the body, the signature or the secret.
+ * webhook_classify(); a 2xx for anything that must be kept is sent only once
+ * the queue's committer reported the row committed (the request waits
+ * suspended, not on a thread). This file logs one line per request, never
+ * the body, the signature or the secret.
  */
 #include "tracksies/intake.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tracksies/log.h"
@@ -57,55 +59,109 @@ safe_topic(const char *topic)
 	return n > 0 ? topic : "-";
 }
 
-static void
-store(struct intake *in, const struct webhook_request *wr,
-    const struct webhook_result *res, struct http_response *resp)
-{
-	struct queue_event ev = {
-		.source = "webhook",
-		.topic = safe_topic(wr->topic),
-		.webhook_id = res->webhook_id,
-		.delivery_id = wr->delivery_id,
-		.order_id = res->order_id,
-		.modified_at = res->modified_at,
-		.order_status = res->status[0] != '\0' ? res->status : NULL,
-		.total_minor = res->total_minor,
-		.has_total = res->has_total,
-		.refund_count = res->refund_count,
-		.state = res->verdict == WEBHOOK_QUEUE ? QUEUE_PENDING : QUEUE_FAILED,
-		.error_code = res->verdict == WEBHOOK_QUEUE ? NULL : "malformed_payload",
-		.error_message = res->verdict == WEBHOOK_QUEUE ? NULL : res->reason,
-		.body_bytes = wr->body_len,
-	};
-	int64_t id = 0;
+/*
+ * A delivery waiting for its commit. The request is suspended meanwhile,
+ * so the header strings ev points to stay valid; the server frees this
+ * with the request.
+ */
+struct pending {
+	struct webhook_result res;
+	struct queue_event ev;
+	struct http_deferred *defer;
 	enum ts_rc rc;
+	int64_t id;
+};
 
-	rc = queue_enqueue(in->queue, &ev, &id);
-	if (rc != TS_OK) {
+/* From the queue's committer: note the verdict, let a request thread answer. */
+static void
+stored(void *arg, enum ts_rc rc, int64_t id)
+{
+	struct pending *p = arg;
+
+	p->rc = rc;
+	p->id = id;
+	http_deferred_resume(p->defer);
+}
+
+/* The answer once the event is committed or refused (a request thread). */
+static void
+answer_stored(void *ctx, const struct http_request *req,
+    struct http_response *resp)
+{
+	struct intake *in = ctx;
+	struct pending *p = req->data;
+	const struct queue_event *ev = &p->ev;
+
+	if (p->rc != TS_OK) {
 		/*
 		 * Never acknowledge what is not stored: a 503 counts as a failed
 		 * delivery at WooCommerce, and the reconciler catches it up.
 		 */
 		atomic_fetch_add(&in->counters.storage_failed, 1);
 		log_error("webhook: rejected status=503 reason=storage_%s topic=%s "
-		    "order=%" PRId64 " delivery=%s", rc_name(rc), ev.topic,
-		    res->order_id, safe_delivery_id(wr->delivery_id));
+		    "order=%" PRId64 " delivery=%s", rc_name(p->rc), ev->topic,
+		    ev->order_id, safe_delivery_id(ev->delivery_id));
 		http_response_error(resp, 503, "storage_unavailable",
 		    "the event could not be stored; nothing was acknowledged");
 		resp->retry_after_s = 60;
 		return;
 	}
-	atomic_fetch_add(&in->counters.by_verdict[res->verdict], 1);
-	if (res->verdict == WEBHOOK_QUEUE) {
+	atomic_fetch_add(&in->counters.by_verdict[p->res.verdict], 1);
+	if (ev->state == QUEUE_PENDING) {
 		log_info("webhook: queued event=%" PRId64 " topic=%s order=%" PRId64
-		    " webhook=%" PRId64 " delivery=%s", id, ev.topic, res->order_id,
-		    res->webhook_id, safe_delivery_id(wr->delivery_id));
-		answer_status(resp, "queued", id);
+		    " webhook=%" PRId64 " delivery=%s", p->id, ev->topic,
+		    ev->order_id, ev->webhook_id, safe_delivery_id(ev->delivery_id));
+		answer_status(resp, "queued", p->id);
 	} else {
 		log_warn("webhook: stored failed event=%" PRId64 " topic=%s "
-		    "error=malformed_payload delivery=%s: %s", id, ev.topic,
-		    safe_delivery_id(wr->delivery_id), res->reason);
-		answer_status(resp, "stored_failed", id);
+		    "error=malformed_payload delivery=%s: %s", p->id, ev->topic,
+		    safe_delivery_id(ev->delivery_id), p->res.reason);
+		answer_status(resp, "stored_failed", p->id);
+	}
+}
+
+/*
+ * Queue the delivery and answer once it is durable, without holding the
+ * request thread meanwhile: the request is suspended and answer_stored
+ * runs when the committer is done with it.
+ */
+static void
+store(struct intake *in, const struct http_request *req,
+    const struct webhook_request *wr, const struct webhook_result *res,
+    struct http_response *resp)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+	enum ts_rc rc;
+
+	if (p == NULL) {
+		http_response_error(resp, 503, "out_of_memory", "try again");
+		return;
+	}
+	p->res = *res;
+	p->ev = (struct queue_event){
+		.source = "webhook",
+		.topic = safe_topic(wr->topic),
+		.webhook_id = res->webhook_id,
+		.delivery_id = wr->delivery_id,
+		.order_id = res->order_id,
+		.modified_at = res->modified_at,
+		.order_status = p->res.status[0] != '\0' ? p->res.status : NULL,
+		.total_minor = res->total_minor,
+		.has_total = res->has_total,
+		.refund_count = res->refund_count,
+		.state = res->verdict == WEBHOOK_QUEUE ? QUEUE_PENDING : QUEUE_FAILED,
+		.error_code = res->verdict == WEBHOOK_QUEUE ? NULL : "malformed_payload",
+		.error_message = res->verdict == WEBHOOK_QUEUE ? NULL : p->res.reason,
+		.body_bytes = wr->body_len,
+	};
+	if ((p->defer = http_request_defer(req, answer_stored, p)) == NULL) {
+		http_response_error(resp, 503, "out_of_memory", "try again");
+		return;
+	}
+	/* From here on p is the committer's until it resumes the request. */
+	if ((rc = queue_submit(in->queue, &p->ev, stored, p)) != TS_OK) {
+		p->rc = rc;
+		http_deferred_resume(p->defer);	/* answer_stored says 503 */
 	}
 }
 
@@ -144,7 +200,7 @@ intake_handle(void *ctx, const struct http_request *req,
 	switch (res.verdict) {
 	case WEBHOOK_QUEUE:
 	case WEBHOOK_MALFORMED:
-		store(in, &wr, &res, resp);
+		store(in, req, &wr, &res, resp);
 		return;
 	case WEBHOOK_PING:
 		atomic_fetch_add(&in->counters.by_verdict[res.verdict], 1);

@@ -33,7 +33,7 @@
 
 #define EXIT_CONFIG 78		/* EX_CONFIG from sysexits.h */
 #define EXIT_DATAERR 65		/* EX_DATAERR: the database is newer than this binary */
-#define WEBHOOK_THREADS 64	/* request threads: also the largest commit group */
+#define WEBHOOK_THREADS 4	/* request threads; none waits for a commit */
 #define DRAIN_MS 10000
 #define STATUS_PERIOD_S 10	/* STATUS= refresh; shorter when the watchdog asks */
 /*

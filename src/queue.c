@@ -3,16 +3,16 @@
  * The events table as a durable queue. This file owns appending (intake);
  * claiming and acknowledging belong to the worker.
  *
- * DESIGN: group commit without a thread of its own. Every caller of
- * queue_enqueue links a slot on its stack into the batch being filled. If no
- * commit is running, that caller becomes the committer: it takes the whole
- * batch, writes it in one IMMEDIATE transaction (one WAL fsync), marks every
- * slot done and wakes exactly those callers. Callers that arrived meanwhile
- * form the next batch, and the committer hands the role to the first of
- * them. So under load one fsync covers as many deliveries as there are
- * request threads waiting, each caller is woken once, and no caller returns
- * before its row is durable. The connection is only ever used by the
- * current committer.
+ * DESIGN: group commit on a thread of its own. queue_submit links a job into
+ * the batch being filled and wakes the committer; the committer takes the
+ * whole batch, writes it in one IMMEDIATE transaction (one WAL fsync), and
+ * calls each job's done callback with its verdict. Jobs that arrive during a
+ * commit form the next batch, so under load one fsync covers every delivery
+ * that arrived while the previous one ran, and no caller's thread waits for
+ * the disk: the webhook listener suspends the request and answers it from
+ * the callback (intake.c). queue_enqueue is the blocking form for callers
+ * that have a thread to spare (admin API, reconciler). The connection is
+ * used by the committer thread only.
  */
 #include "tracksies/queue.h"
 
@@ -23,21 +23,23 @@
 
 #include "tracksies/db.h"
 
-struct slot {
-	const struct queue_event *ev;
+struct job {
+	const struct queue_event *ev;	/* borrowed until done is called */
+	queue_done_fn done;
+	void *arg;
 	int64_t id;
 	enum ts_rc rc;
-	bool done;		/* guarded by queue.lock */
-	bool lead;		/* guarded by queue.lock: commit the next batch */
-	pthread_cond_t cv;	/* its owner waits here */
-	struct slot *next;
+	struct job *next;
 };
 
 struct queue {
 	pthread_mutex_t lock;
-	struct slot *head;	/* the batch being filled; guarded by lock */
-	struct slot **tail;	/* guarded by lock */
-	bool committing;	/* guarded by lock */
+	pthread_cond_t wake;	/* the committer waits here for work */
+	struct job *head;	/* the batch being filled; guarded by lock */
+	struct job **tail;	/* guarded by lock */
+	bool stop;		/* guarded by lock */
+	bool started;
+	pthread_t thread;
 	struct db *db;		/* used by the committer only */
 	sqlite3_stmt *insert;	/* used by the committer only */
 	void (*notify)(void *arg);
@@ -45,6 +47,8 @@ struct queue {
 	uint64_t commits;	/* guarded by lock */
 	uint64_t events;	/* guarded by lock */
 };
+
+static void *committer_main(void *arg);
 
 static const char insert_sql[] =
 	"INSERT INTO events (received_at, source, topic, webhook_id,"
@@ -66,6 +70,7 @@ queue_open(const char *path, void (*notify)(void *arg), void *arg,
 	q->notify = notify;
 	q->notify_arg = arg;
 	(void)pthread_mutex_init(&q->lock, NULL);
+	(void)pthread_cond_init(&q->wake, NULL);
 	if ((rc = db_open(path, &q->db, NULL)) != TS_OK)
 		goto fail;
 	/*
@@ -78,6 +83,11 @@ queue_open(const char *path, void (*notify)(void *arg), void *arg,
 	if ((rc = db_rc(sqlite3_prepare_v3(db_handle(q->db), insert_sql, -1,
 	    SQLITE_PREPARE_PERSISTENT, &q->insert, NULL))) != TS_OK)
 		goto fail;
+	if (pthread_create(&q->thread, NULL, committer_main, q) != 0) {
+		rc = TS_ERR_IO;
+		goto fail;
+	}
+	q->started = true;
 	*out = q;
 	return TS_OK;
 fail:
@@ -90,8 +100,17 @@ queue_close(struct queue *q)
 {
 	if (q == NULL)
 		return;
+	if (q->started) {
+		/* The committer writes what is queued, then leaves. */
+		(void)pthread_mutex_lock(&q->lock);
+		q->stop = true;
+		(void)pthread_cond_signal(&q->wake);
+		(void)pthread_mutex_unlock(&q->lock);
+		(void)pthread_join(q->thread, NULL);
+	}
 	(void)sqlite3_finalize(q->insert);
 	db_close(q->db);
+	(void)pthread_cond_destroy(&q->wake);
 	(void)pthread_mutex_destroy(&q->lock);
 	free(q);
 }
@@ -150,7 +169,7 @@ insert_one(struct queue *q, const struct queue_event *ev, int64_t now,
 
 /* Write batch in one transaction; every slot gets the same verdict. */
 static bool
-commit_batch(struct queue *q, struct slot *batch)
+commit_batch(struct queue *q, struct job *batch)
 {
 	int64_t now = (int64_t)time(NULL);
 	bool any_pending = false;
@@ -158,10 +177,10 @@ commit_batch(struct queue *q, struct slot *batch)
 
 	if ((rc = db_begin(q->db)) != TS_OK)
 		goto out;
-	for (struct slot *s = batch; s != NULL; s = s->next) {
-		if ((rc = insert_one(q, s->ev, now, &s->id)) != TS_OK)
+	for (struct job *j = batch; j != NULL; j = j->next) {
+		if ((rc = insert_one(q, j->ev, now, &j->id)) != TS_OK)
 			goto out;
-		any_pending |= s->ev->state == QUEUE_PENDING;
+		any_pending |= j->ev->state == QUEUE_PENDING;
 	}
 	rc = db_commit(q->db);
 out:
@@ -172,68 +191,116 @@ out:
 		if (rc == TS_ERR_INVALID)
 			rc = TS_ERR_IO;
 	}
-	for (struct slot *s = batch; s != NULL; s = s->next)
-		s->rc = rc;
+	for (struct job *j = batch; j != NULL; j = j->next)
+		j->rc = rc;
 	return any_pending;
+}
+
+static void *
+committer_main(void *arg)
+{
+	struct queue *q = arg;
+	struct job *batch, *next;
+	uint64_t n;
+	bool notify;
+
+	(void)pthread_mutex_lock(&q->lock);
+	for (;;) {
+		while (q->head == NULL && !q->stop)
+			(void)pthread_cond_wait(&q->wake, &q->lock);
+		if (q->head == NULL)
+			break;
+		/* Everything queued so far, in one transaction. */
+		batch = q->head;
+		q->head = NULL;
+		q->tail = &q->head;
+		(void)pthread_mutex_unlock(&q->lock);
+
+		notify = commit_batch(q, batch);
+		n = 0;
+		for (struct job *j = batch; j != NULL; j = j->next)
+			n += j->rc == TS_OK;
+		/* Counted before anyone hears back, so stats never lag a verdict. */
+		(void)pthread_mutex_lock(&q->lock);
+		q->commits++;
+		q->events += n;
+		(void)pthread_mutex_unlock(&q->lock);
+		for (struct job *j = batch; j != NULL; j = next) {
+			next = j->next;
+			j->done(j->arg, j->rc, j->rc == TS_OK ? j->id : 0);
+			free(j);
+		}
+		if (notify && q->notify != NULL)
+			q->notify(q->notify_arg);
+		(void)pthread_mutex_lock(&q->lock);
+	}
+	(void)pthread_mutex_unlock(&q->lock);
+	return NULL;
+}
+
+enum ts_rc
+queue_submit(struct queue *q, const struct queue_event *ev, queue_done_fn done,
+    void *arg)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return TS_ERR_NOMEM;
+	j->ev = ev;
+	j->done = done;
+	j->arg = arg;
+	(void)pthread_mutex_lock(&q->lock);
+	*q->tail = j;
+	q->tail = &j->next;
+	(void)pthread_cond_signal(&q->wake);
+	(void)pthread_mutex_unlock(&q->lock);
+	return TS_OK;
+}
+
+/* queue_enqueue's wait for its own job. */
+struct waiter {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	bool done;
+	enum ts_rc rc;
+	int64_t id;
+};
+
+static void
+waiter_done(void *arg, enum ts_rc rc, int64_t id)
+{
+	struct waiter *w = arg;
+
+	(void)pthread_mutex_lock(&w->lock);
+	w->rc = rc;
+	w->id = id;
+	w->done = true;
+	(void)pthread_cond_signal(&w->cv);
+	(void)pthread_mutex_unlock(&w->lock);
 }
 
 enum ts_rc
 queue_enqueue(struct queue *q, const struct queue_event *ev, int64_t *id_out)
 {
-	struct slot me = { .ev = ev, .rc = TS_ERR_IO };
-	struct slot *batch, *next;
-	uint64_t n = 0;
-	bool notify;
+	struct waiter w = { .rc = TS_ERR_IO };
+	enum ts_rc rc;
 
-	(void)pthread_cond_init(&me.cv, NULL);
-	(void)pthread_mutex_lock(&q->lock);
-	*q->tail = &me;
-	q->tail = &me.next;
-	if (!q->committing) {
-		q->committing = true;
-		me.lead = true;
-	}
-	while (!me.done && !me.lead)
-		(void)pthread_cond_wait(&me.cv, &q->lock);
-	if (me.done)
-		goto out;
-
-	/* The committer: everything queued so far, in one transaction. */
-	batch = q->head;
-	q->head = NULL;
-	q->tail = &q->head;
-	(void)pthread_mutex_unlock(&q->lock);
-
-	notify = commit_batch(q, batch);
-
-	(void)pthread_mutex_lock(&q->lock);
-	/* A slot lives on its owner's stack: no touching it after done. */
-	for (struct slot *s = batch; s != NULL; s = next) {
-		next = s->next;
-		n += s->rc == TS_OK;
-		s->done = true;
-		if (s != &me)
-			(void)pthread_cond_signal(&s->cv);
-	}
-	q->commits++;
-	q->events += n;
-	if (q->head != NULL) {
-		q->head->lead = true;
-		(void)pthread_cond_signal(&q->head->cv);
-	} else {
-		q->committing = false;
-	}
-	if (notify && q->notify != NULL) {
-		(void)pthread_mutex_unlock(&q->lock);
-		q->notify(q->notify_arg);
-		(void)pthread_mutex_lock(&q->lock);
-	}
-out:
-	(void)pthread_mutex_unlock(&q->lock);
-	(void)pthread_cond_destroy(&me.cv);
 	if (id_out != NULL)
-		*id_out = me.rc == TS_OK ? me.id : 0;
-	return me.rc;
+		*id_out = 0;
+	(void)pthread_mutex_init(&w.lock, NULL);
+	(void)pthread_cond_init(&w.cv, NULL);
+	if ((rc = queue_submit(q, ev, waiter_done, &w)) == TS_OK) {
+		(void)pthread_mutex_lock(&w.lock);
+		while (!w.done)
+			(void)pthread_cond_wait(&w.cv, &w.lock);
+		(void)pthread_mutex_unlock(&w.lock);
+		rc = w.rc;
+		if (id_out != NULL)
+			*id_out = w.id;
+	}
+	(void)pthread_cond_destroy(&w.cv);
+	(void)pthread_mutex_destroy(&w.lock);
+	return rc;
 }
 
 void

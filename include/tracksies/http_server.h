@@ -23,7 +23,9 @@ struct http_request {
 	const char *path;	/* without the query string */
 	const char *body;	/* NUL-terminated for convenience; may hold NULs */
 	size_t body_len;
+	void *data;		/* in a finish call: what http_request_defer got */
 	void *conn;		/* internal: the MHD connection */
+	void *state;		/* internal: the request's state */
 };
 
 /* What the handler answers. body is owned (malloc'd) and freed for you. */
@@ -64,9 +66,27 @@ unsigned http_server_in_flight(const struct http_server *srv);
 
 /*
  * Stop accepting connections, wait up to drain_ms for in-flight requests to
- * finish, then stop and free srv. NULL is a no-op. Main thread.
+ * finish (and for every deferred answer, however long), then stop and free
+ * srv. NULL is a no-op. Main thread.
  */
 void http_server_stop(struct http_server *srv, unsigned drain_ms);
+
+/*
+ * Answer later, without holding a request thread. Called by a handler, it
+ * suspends the request; the handler then starts the work and returns
+ * without filling its response. Once some thread (any) calls
+ * http_deferred_resume(d), finish(ctx, req, resp) runs on a request thread
+ * with the same request (headers, body) and req->data = data, and fills the
+ * answer. data is malloc'd or NULL; it is freed with the request (finish
+ * must not free it). NULL when the request cannot be deferred (data is
+ * freed): answer now. Once per request.
+ */
+struct http_deferred;
+struct http_deferred *http_request_defer(const struct http_request *req,
+    http_handler_fn finish, void *data);
+
+/* The deferred work is done: finish will run. Exactly once per defer. */
+void http_deferred_resume(struct http_deferred *d);
 
 /* Header value (case-insensitive name) or NULL. */
 const char *http_request_header(const struct http_request *req,

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The durable event queue: the events table. Intake appends with group
- * commit: concurrent callers of queue_enqueue are written in one transaction
- * (one fsync) by whichever of them finds no commit running, and each caller
- * returns only once its own row is committed. There is no dedupe by delivery
- * id: WooCommerce reuses ids within a second, so idempotency belongs to the
- * sync.
+ * commit: events submitted while a commit runs are written together in the
+ * next transaction (one fsync) by the queue's committer thread, and each
+ * submitter hears back only once its own row is committed. There is no
+ * dedupe by delivery id: WooCommerce reuses ids within a second, so
+ * idempotency belongs to the sync.
  */
 #ifndef TRACKSIES_QUEUE_H
 #define TRACKSIES_QUEUE_H
@@ -42,22 +42,41 @@ struct queue_event {
 
 /*
  * Open the queue's own connection to the database at path (already
- * migrated). notify (may be NULL) is called with arg after every commit that
- * added pending events, from the committing thread, without locks held.
- * On TS_OK *out belongs to the caller (queue_close). TS_ERR_IO, TS_ERR_NOMEM.
+ * migrated) and start its committer thread. notify (may be NULL) is called
+ * with arg after every commit that added pending events, from the committer
+ * thread, without locks held. On TS_OK *out belongs to the caller
+ * (queue_close). TS_ERR_IO, TS_ERR_NOMEM.
  */
 enum ts_rc queue_open(const char *path, void (*notify)(void *arg), void *arg,
     struct queue **out);
 
-/* Close q. No queue_enqueue may be running. NULL is a no-op. */
+/*
+ * Write what is still queued, stop the committer and close q. No
+ * queue_submit or queue_enqueue may be running or follow. NULL is a no-op.
+ */
 void queue_close(struct queue *q);
 
 /*
- * Append ev and return once it is durable (committed with
- * synchronous=FULL). *id_out (may be NULL) gets the row id. TS_ERR_IO when
- * the disk or database refused the write (full disk, read-only file): the
- * event is NOT stored and must not be acknowledged. TS_ERR_TRANSIENT when
- * the database stayed locked. Any thread, concurrently.
+ * The verdict on one submitted event, from the committer thread: rc TS_OK
+ * and the row id once it is durable (committed with synchronous=FULL);
+ * TS_ERR_IO when the disk or database refused the write (full disk,
+ * read-only file): the event is NOT stored and must not be acknowledged;
+ * TS_ERR_TRANSIENT when the database stayed locked. Keep it short: the next
+ * batch waits for it.
+ */
+typedef void (*queue_done_fn)(void *arg, enum ts_rc rc, int64_t id);
+
+/*
+ * Append ev without waiting: done(arg, ...) is called exactly once, later,
+ * from the committer thread; ev and everything it points to stay borrowed
+ * until then. TS_ERR_NOMEM (done is then never called). Any thread.
+ */
+enum ts_rc queue_submit(struct queue *q, const struct queue_event *ev,
+    queue_done_fn done, void *arg);
+
+/*
+ * Append ev and return once it is durable: queue_submit and a wait for its
+ * verdict. *id_out (may be NULL) gets the row id. Any thread, concurrently.
  */
 enum ts_rc queue_enqueue(struct queue *q, const struct queue_event *ev,
     int64_t *id_out);
