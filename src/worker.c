@@ -51,6 +51,14 @@
  */
 #define LINGER_MS 1500
 
+/* One row of the claim query. */
+struct claimed {
+	int64_t order_id;
+	int64_t max_event_id;
+	int64_t received_at;
+	bool current;		/* every pending event shows the applied state */
+};
+
 enum call_kind { CALL_FETCH = 1, CALL_FETCH_ONE, CALL_WRITE, CALL_PAGE };
 
 enum job_state {
@@ -97,6 +105,7 @@ struct worker {
 	sqlite3_stmt *reschedule;
 	sqlite3_stmt *make_due;
 	struct job jobs[MAX_JOBS];
+	struct claimed claimed[MAX_JOBS];	/* claim()'s rows */
 	int n_jobs;
 	char currency[4];
 	int decimals;
@@ -364,38 +373,62 @@ static enum ts_rc
 claim(struct worker *w, int64_t now)
 {
 	sqlite3_stmt *st = w->claim;
-	int want = MAX_JOBS - w->n_jobs;
+	int want = MAX_JOBS - w->n_jobs, n = 0, settled = 0, src;
+	bool in_txn = false;
 	enum ts_rc rc = TS_OK;
-	int src, skipped = 0;
 
 	if (want <= 0)
 		return TS_OK;
+	/*
+	 * Read every row first: a write while the query's read transaction is
+	 * open fails with SQLITE_BUSY_SNAPSHOT as soon as intake commits.
+	 */
 	(void)sqlite3_bind_int64(st, 1, now);
 	(void)sqlite3_bind_int(st, 2, want + w->n_jobs);
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t order_id = sqlite3_column_int64(st, 0);
-		int64_t max_id = sqlite3_column_int64(st, 1);
-		int64_t received = sqlite3_column_int64(st, 2);
-		bool current = sqlite3_column_int(st, 3) != 0;
-		int j;
-
-		if (job_find(w, order_id) >= 0)
-			continue;
-		if ((j = job_new(w, order_id, max_id)) < 0)
-			break;
-		w->jobs[j].received_at = received;
-		if (current) {
-			if ((rc = job_done(w, j)) != TS_OK)
-				break;
-			skipped++;
-		}
+	while (n < MAX_JOBS && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		w->claimed[n].order_id = sqlite3_column_int64(st, 0);
+		w->claimed[n].max_event_id = sqlite3_column_int64(st, 1);
+		w->claimed[n].received_at = sqlite3_column_int64(st, 2);
+		w->claimed[n].current = sqlite3_column_int(st, 3) != 0;
+		n++;
 	}
-	if (src != SQLITE_ROW && src != SQLITE_DONE)
+	if (n < MAX_JOBS && src != SQLITE_DONE)
 		rc = db_rc(src);
 	(void)sqlite3_reset(st);
-	if (skipped > 0)
+
+	for (int i = 0; i < n && rc == TS_OK; i++) {
+		const struct claimed *c = &w->claimed[i];
+		int j;
+
+		if (job_find(w, c->order_id) >= 0)
+			continue;
+		if (!c->current) {
+			if ((j = job_new(w, c->order_id, c->max_event_id)) < 0)
+				break;
+			w->jobs[j].received_at = c->received_at;
+			continue;
+		}
+		/* Settled at once: all of them in one transaction (one fsync). */
+		if (!in_txn && (rc = db_begin(w->db)) != TS_OK)
+			break;
+		in_txn = true;
+		(void)sqlite3_bind_int64(w->settle, 1, c->order_id);
+		(void)sqlite3_bind_int64(w->settle, 2, c->max_event_id);
+		rc = db_rc(sqlite3_step(w->settle));
+		(void)sqlite3_reset(w->settle);
+		settled += rc == TS_OK;
+	}
+	if (in_txn) {
+		if (rc == TS_OK)
+			rc = db_commit(w->db);
+		if (rc != TS_OK) {
+			db_rollback(w->db);	/* they stay pending: next claim */
+			settled = 0;
+		}
+	}
+	if (settled > 0)
 		log_debug("worker: settled orders=%d without a fetch (already current)",
-		    skipped);
+		    settled);
 	return rc;
 }
 

@@ -435,6 +435,49 @@ START_TEST(the_echo_settles_after_one_round)
 }
 END_TEST
 
+/* Whether the daemon's log so far holds text. */
+static int
+daemon_log_has(const char *text)
+{
+	FILE *f = fopen(d.log_path, "r");
+	char line[1024];
+	int found = 0;
+
+	ck_assert_ptr_nonnull(f);
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, text) != NULL;
+	fclose(f);
+	return found;
+}
+
+/*
+ * A burst where most deliveries repeat what is already applied (the
+ * three webhooks of a paid order, then the echo of our write): the worker
+ * settles those in its claim while intake keeps committing new ones. A
+ * settle written inside the claim's read snapshot failed there
+ * (SQLITE_BUSY_SNAPSHOT), logged "cannot read the queue" and stopped the
+ * claim, so new orders waited.
+ */
+START_TEST(repeated_deliveries_settle_while_new_ones_arrive)
+{
+	enum { N = 300 };
+	long long sum = 0;
+
+	for (int i = 0; i < N; i++) {
+		char email[64];
+		snprintf(email, sizeof(email), "stream%d@example.test", i % 40);
+		sum += store_total_cents(place(email, "Stream", 12 + i % 2,
+		    1 + i % 3, NULL, 1));
+	}
+	settle(90000);
+	ck_assert_int_eq(db("SELECT count(*) FROM order_sync WHERE state = 'synced'"), N);
+	ck_assert_int_eq(db("SELECT sum(ltv_minor) FROM customers"), sum);
+	ck_assert_int_eq(db("SELECT count(*) FROM events WHERE state = 'pending'"), 0);
+	ck_assert_msg(!daemon_log_has("cannot read the queue"),
+	    "the worker's claim failed while deliveries arrived (see %s)", d.log_path);
+}
+END_TEST
+
 static const char *
 store_status(long long id)
 {
@@ -571,6 +614,7 @@ sync_e2e_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, one_order_makes_one_customer_and_meta_on_the_order);
+	tcase_add_test(tc, repeated_deliveries_settle_while_new_ones_arrive);
 	tcase_add_test(tc, emails_differing_in_case_guest_and_registered_are_one_customer);
 	tcase_add_test(tc, replays_and_status_flip_flops_never_inflate);
 	tcase_add_test(tc, partial_refund_keeps_ltv_and_sets_refunded_total);
