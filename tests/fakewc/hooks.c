@@ -197,6 +197,44 @@ hooks_free(struct hooks *h)
 	free(h);
 }
 
+static size_t
+pending_bucket(int64_t webhook_id, int64_t arg)
+{
+	uint64_t k = (uint64_t)webhook_id * 0x9E3779B97F4A7C15ull ^ (uint64_t)arg;
+
+	return (size_t)((k * 0xBF58476D1CE4E5B9ull) >> 52) % PENDING_BUCKETS;
+}
+
+struct job *
+hooks_pending_find(struct hooks *h, int64_t webhook_id, int64_t arg)
+{
+	struct job *j = h->pending[pending_bucket(webhook_id, arg)];
+
+	while (j != NULL && (j->webhook_id != webhook_id || j->arg != arg))
+		j = j->hnext;
+	return j;
+}
+
+void
+hooks_pending_add(struct hooks *h, struct job *j)
+{
+	struct job **b = &h->pending[pending_bucket(j->webhook_id, j->arg)];
+
+	j->hnext = *b;
+	*b = j;
+}
+
+void
+hooks_pending_remove(struct hooks *h, struct job *j)
+{
+	struct job **p = &h->pending[pending_bucket(j->webhook_id, j->arg)];
+
+	while (*p != NULL && *p != j)
+		p = &(*p)->hnext;
+	if (*p != NULL)
+		*p = j->hnext;
+}
+
 void
 hooks_dispatch(struct hooks *h, const struct hook_batch *b)
 {
@@ -225,9 +263,8 @@ hooks_dispatch(struct hooks *h, const struct hook_batch *b)
 			seen[n_seen].w = w->id;
 			seen[n_seen++].arg = b->ev[e].arg;
 			/* wc_webhook_process_delivery: not if one is pending */
-			for (j = h->head; j != NULL && h->cfg.coalesce; j = j->next)
-				if (j->webhook_id == w->id && j->arg == b->ev[e].arg)
-					break;
+			j = h->cfg.coalesce ?
+			    hooks_pending_find(h, w->id, b->ev[e].arg) : NULL;
 			if (j != NULL) {
 				h->coalesced++;
 				continue;
@@ -237,6 +274,7 @@ hooks_dispatch(struct hooks *h, const struct hook_batch *b)
 			j->arg = b->ev[e].arg;
 			j->not_before_ms = util_now_ms() + h->cfg.delay_ms;
 			j->next = NULL;
+			hooks_pending_add(h, j);
 			if (h->tail)
 				h->tail->next = j;
 			else

@@ -23,7 +23,15 @@ struct webhook {
 struct job {
 	int64_t webhook_id, arg, not_before_ms;
 	struct job *next;
+	struct job *hnext;	/* the pending index's chain */
 };
+
+/*
+ * Pending deliveries by (webhook, arg): WooCommerce asks Action Scheduler
+ * whether one is pending, an indexed lookup; a scan of a 40,000-job queue
+ * per order event would stall the sender behind the lock.
+ */
+#define PENDING_BUCKETS 4096
 
 struct hooks {
 	struct store *st;
@@ -34,6 +42,7 @@ struct hooks {
 	size_t n;
 	int64_t next_id;
 	struct job *head, *tail;
+	struct job *pending[PENDING_BUCKETS];
 	size_t queued;
 	int inflight;
 	bool paused, pause_fail, stop, started;
@@ -47,6 +56,12 @@ struct hooks {
 struct webhook *hooks_find(struct hooks *h, int64_t id);
 /* stats[what][topic]++ (lock held). */
 void hooks_count(struct hooks *h, const char *what, const char *topic);
+
+/* The pending index (lock held): find, add a queued job, remove it. */
+struct job *hooks_pending_find(struct hooks *h, int64_t webhook_id,
+    int64_t arg);
+void hooks_pending_add(struct hooks *h, struct job *j);
+void hooks_pending_remove(struct hooks *h, struct job *j);
 
 /* sender.c */
 /* WC_Webhook::deliver_ping, synchronously; takes and drops the lock. */

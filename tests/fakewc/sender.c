@@ -262,6 +262,7 @@ sender_main(void *arg)
 		h->head = job->next;
 		if (h->head == NULL)
 			h->tail = NULL;
+		hooks_pending_remove(h, job);
 		h->queued--;
 		h->inflight++;
 		pthread_mutex_unlock(&h->lock);
