@@ -91,10 +91,10 @@ kth_gap(const struct rfm_order *o, size_t n, size_t j, int64_t span)
 }
 
 void
-rfm_summarize(struct rfm_order *o, size_t n, int64_t as_of, double scale,
-    struct rfm_customer *out)
+rfm_summarize(struct rfm_order *o, size_t n, int64_t as_of, bool cutoff,
+    double scale, struct rfm_customer *out)
 {
-	int64_t first_day, last_day, prev_day, repeat_minor = 0, as_of_day;
+	int64_t first_day, last_day, prev_day, repeat_minor = 0, end_day;
 	size_t gaps;
 
 	memset(out, 0, sizeof(*out));
@@ -136,10 +136,15 @@ rfm_summarize(struct rfm_order *o, size_t n, int64_t as_of, double scale,
 		    llround(fmax(RFM_OVERDUE_GAP_FACTOR * med,
 		    RFM_OVERDUE_MIN_DAYS) * DAY);
 	}
-	as_of_day = day_of(as_of);
+	/*
+	 * Days are the models' ticks: the window ends at the start of the last
+	 * day observed, whose orders are in (t_x = T for them). As of the
+	 * start of a day (cutoff), that is the day before.
+	 */
+	end_day = day_of(cutoff ? as_of - 1 : as_of);
 	out->clv.x = (double)gaps;
 	out->clv.t_x = (double)(last_day - first_day) / 7.0;
-	out->clv.T = fmax((double)(as_of_day - first_day) / 7.0, out->clv.t_x);
+	out->clv.T = fmax((double)(end_day - first_day) / 7.0, out->clv.t_x);
 	out->clv.m_x = gaps > 0 && repeat_minor > 0 ?
 	    (double)repeat_minor / (double)gaps / scale : 0.0;
 }
@@ -543,7 +548,7 @@ rfm_customer_compute(struct rfm *r, int64_t id, int64_t as_of, bool cutoff,
 	(void)sqlite3_reset(st);
 	if (src != SQLITE_DONE)
 		return db_rc(src);
-	rfm_summarize(r->buf, n, as_of, scale, out);
+	rfm_summarize(r->buf, n, as_of, cutoff, scale, out);
 
 	st = r->st[R_REFUNDS];
 	(void)sqlite3_bind_int64(st, 1, id);
