@@ -296,9 +296,8 @@ static const char *const rfm_sql[R_COUNT] = {
 	    " refund_count, coupon_order_count, order_days, median_gap_days,"
 	    " next_order_at, overdue_at, r_score, f_score, m_score, rfm_segment,"
 	    " p_alive, expected_orders_90d, predicted_value_12m, clv_from_model)"
-	    " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-	    " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22"
-	    " WHERE ?23 < 0 OR EXISTS (SELECT 1 FROM customers WHERE id = ?1)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+	    " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
 	    " ON CONFLICT (customer_id) DO UPDATE SET as_of = excluded.as_of,"
 	    " seq = excluded.seq, ltv_minor = excluded.ltv_minor,"
 	    " order_count = excluded.order_count,"
@@ -591,7 +590,23 @@ rfm_customer_store(struct rfm *r, int64_t id, int64_t as_of,
 	sqlite3_stmt *st = r->st[R_STORE];
 	bool has = c->order_count > 0, gap = isfinite(c->median_gap_days);
 	bool scored = c->r_score > 0;
+	int src;
 
+	/*
+	 * A full run skips a customer erased since its snapshot. Asked apart,
+	 * not by INSERT ... SELECT ... WHERE EXISTS: SQLite takes that for a
+	 * statement of many rows and keeps a statement journal of every page
+	 * it touches, once per customer.
+	 */
+	if (guard >= 0) {
+		(void)sqlite3_bind_int64(r->st[R_EXISTS], 1, id);
+		src = sqlite3_step(r->st[R_EXISTS]);
+		(void)sqlite3_reset(r->st[R_EXISTS]);
+		if (src == SQLITE_DONE)
+			return TS_OK;
+		if (src != SQLITE_ROW)
+			return db_rc(src);
+	}
 	(void)sqlite3_bind_int64(st, 1, id);
 	(void)sqlite3_bind_int64(st, 2, as_of);
 	(void)sqlite3_bind_int64(st, 3, seq);
