@@ -26,6 +26,7 @@
 #include "tracksies/notify.h"
 #include "tracksies/profile.h"
 #include "tracksies/queue.h"
+#include "tracksies/recalc_cli.h"
 #include "tracksies/reconcile.h"
 #include "tracksies/tags.h"
 #include "tracksies/tags_recalc.h"
@@ -49,6 +50,7 @@ usage(FILE *f)
 	    "usage: tracksiesd --config PATH [--check-config]\n"
 	    "       tracksiesd --config PATH --import [--since all|30d|90d|1y|YYYY-MM-DD]\n"
 	    "       tracksiesd --config PATH --register-webhooks\n"
+	    "       tracksiesd --config PATH --recalculate [--as-of YYYY-MM-DD]\n"
 	    "       tracksiesd --config PATH --customer EMAIL\n"
 	    "       tracksiesd --version | --help\n"
 	    "\n"
@@ -60,13 +62,21 @@ usage(FILE *f)
 	    "      --register-webhooks  create (or re-activate) the store's webhooks for\n"
 	    "                      this daemon at [webhook] public_url; idempotent\n"
 	    "      --customer EMAIL  print that customer's profile as JSON and exit\n"
+	    "      --recalculate   recalculate every customer's metrics, RFM, gap and\n"
+	    "                      overdue flags, purchase models, tags and status\n"
+	    "                      rules now, print a summary and exit; safe while\n"
+	    "                      the daemon runs\n"
+	    "      --as-of DATE    ... as of the start of DATE (YYYY-MM-DD, UTC, not\n"
+	    "                      after today): later orders, refunds and interactions\n"
+	    "                      are ignored (writes the live tables: use a copy)\n"
 	    "  -V, --version       print the version and exit\n"
 	    "  -h, --help          this text\n"
 	    "\n"
 	    "Signals: SIGTERM/SIGINT drain in-flight requests and exit 0;\n"
 	    "SIGHUP re-reads the configuration (log level).\n"
 	    "Exit status: 0 ok, 1 runtime failure, 64 usage, 65 database newer than\n"
-	    "this binary (or a failed migration), 78 bad configuration.\n");
+	    "this binary (or a failed migration), 78 bad configuration (or a rule\n"
+	    "failing at run time), 130 interrupted (--import, --recalculate).\n");
 }
 
 static int
@@ -180,6 +190,28 @@ load_rules(const struct config *cfg, struct db *db)
 		log_info("tags: rules loaded from %s; everyone is recalculated",
 		    cfg->tags_rules_file != NULL ? cfg->tags_rules_file : "the defaults");
 	return 0;
+}
+
+/* --recalculate: the configured rules made the database's, then everyone. */
+static int
+recalculate(const struct config *cfg, bool as_of_given, int64_t as_of)
+{
+	struct db *db = NULL;
+	char *err = NULL;
+	int status;
+
+	if ((status = prepare_database(cfg)) != 0)
+		return status;
+	if (db_open(cfg->db_path, &db, &err) != TS_OK) {
+		fprintf(stderr, "tracksiesd: %s\n", err != NULL ? err : "cannot open"
+		    " the database");
+		free(err);
+		return 1;
+	}
+	status = load_rules(cfg, db) != 0 ? EXIT_CONFIG :
+	    recalc_cli_run(db, as_of_given, as_of);
+	db_close(db);
+	return status;
 }
 
 /*
@@ -363,11 +395,15 @@ main(int argc, char **argv)
 		{ "import", no_argument, NULL, 'I' },
 		{ "register-webhooks", no_argument, NULL, 'R' },
 		{ "since", required_argument, NULL, 'S' },
+		{ "recalculate", no_argument, NULL, 'T' },
+		{ "as-of", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = NULL, *customer = NULL, *since = NULL;
+	const char *as_of_text = NULL;
 	struct config *cfg = NULL;
-	int check_only = 0, import = 0, register_hooks = 0, opt, status;
+	int64_t as_of = 0;
+	int check_only = 0, import = 0, register_hooks = 0, recalc = 0, opt, status;
 
 	while ((opt = getopt_long(argc, argv, "c:nVh", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -379,8 +415,21 @@ main(int argc, char **argv)
 		case 'I': import = 1; break;
 		case 'R': register_hooks = 1; break;
 		case 'S': since = optarg; break;
+		case 'T': recalc = 1; break;
+		case 'A': as_of_text = optarg; break;
 		default: usage(stderr); return 64;
 		}
+	}
+	if (as_of_text != NULL && !recalc) {
+		fprintf(stderr, "tracksiesd: --as-of goes with --recalculate\n");
+		return 64;
+	}
+	/* A date from the future would hand out milestones never earned. */
+	if (as_of_text != NULL && (tags_parse_date(as_of_text, &as_of) != TS_OK ||
+	    as_of > (int64_t)time(NULL))) {
+		fprintf(stderr, "tracksiesd: --as-of %s: expected a date YYYY-MM-DD"
+		    " (UTC), today or earlier\n", as_of_text);
+		return 64;
 	}
 	if (optind != argc || config_path == NULL) {
 		fprintf(stderr, "tracksiesd: %s\n", optind != argc ?
@@ -409,7 +458,9 @@ main(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
-	if (register_hooks) {
+	if (recalc) {
+		status = recalculate(cfg, as_of_text != NULL, as_of);
+	} else if (register_hooks) {
 		status = reconcile_register_webhooks(cfg);
 	} else if (import) {
 		status = prepare_database(cfg);

@@ -91,10 +91,10 @@ kth_gap(const struct rfm_order *o, size_t n, size_t j, int64_t span)
 }
 
 void
-rfm_summarize(struct rfm_order *o, size_t n, int64_t as_of, double scale,
-    struct rfm_customer *out)
+rfm_summarize(struct rfm_order *o, size_t n, int64_t as_of, bool cutoff,
+    double scale, struct rfm_customer *out)
 {
-	int64_t first_day, last_day, prev_day, repeat_minor = 0, as_of_day;
+	int64_t first_day, last_day, prev_day, repeat_minor = 0, end_day;
 	size_t gaps;
 
 	memset(out, 0, sizeof(*out));
@@ -136,10 +136,15 @@ rfm_summarize(struct rfm_order *o, size_t n, int64_t as_of, double scale,
 		    llround(fmax(RFM_OVERDUE_GAP_FACTOR * med,
 		    RFM_OVERDUE_MIN_DAYS) * DAY);
 	}
-	as_of_day = day_of(as_of);
+	/*
+	 * Days are the models' ticks: the window ends at the start of the last
+	 * day observed, whose orders are in (t_x = T for them). As of the
+	 * start of a day (cutoff), that is the day before.
+	 */
+	end_day = day_of(cutoff ? as_of - 1 : as_of);
 	out->clv.x = (double)gaps;
 	out->clv.t_x = (double)(last_day - first_day) / 7.0;
-	out->clv.T = fmax((double)(as_of_day - first_day) / 7.0, out->clv.t_x);
+	out->clv.T = fmax((double)(end_day - first_day) / 7.0, out->clv.t_x);
 	out->clv.m_x = gaps > 0 && repeat_minor > 0 ?
 	    (double)repeat_minor / (double)gaps / scale : 0.0;
 }
@@ -291,9 +296,8 @@ static const char *const rfm_sql[R_COUNT] = {
 	    " refund_count, coupon_order_count, order_days, median_gap_days,"
 	    " next_order_at, overdue_at, r_score, f_score, m_score, rfm_segment,"
 	    " p_alive, expected_orders_90d, predicted_value_12m, clv_from_model)"
-	    " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-	    " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22"
-	    " WHERE ?23 < 0 OR EXISTS (SELECT 1 FROM customers WHERE id = ?1)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+	    " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
 	    " ON CONFLICT (customer_id) DO UPDATE SET as_of = excluded.as_of,"
 	    " seq = excluded.seq, ltv_minor = excluded.ltv_minor,"
 	    " order_count = excluded.order_count,"
@@ -543,7 +547,7 @@ rfm_customer_compute(struct rfm *r, int64_t id, int64_t as_of, bool cutoff,
 	(void)sqlite3_reset(st);
 	if (src != SQLITE_DONE)
 		return db_rc(src);
-	rfm_summarize(r->buf, n, as_of, scale, out);
+	rfm_summarize(r->buf, n, as_of, cutoff, scale, out);
 
 	st = r->st[R_REFUNDS];
 	(void)sqlite3_bind_int64(st, 1, id);
@@ -586,7 +590,23 @@ rfm_customer_store(struct rfm *r, int64_t id, int64_t as_of,
 	sqlite3_stmt *st = r->st[R_STORE];
 	bool has = c->order_count > 0, gap = isfinite(c->median_gap_days);
 	bool scored = c->r_score > 0;
+	int src;
 
+	/*
+	 * A full run skips a customer erased since its snapshot. Asked apart,
+	 * not by INSERT ... SELECT ... WHERE EXISTS: SQLite takes that for a
+	 * statement of many rows and keeps a statement journal of every page
+	 * it touches, once per customer.
+	 */
+	if (guard >= 0) {
+		(void)sqlite3_bind_int64(r->st[R_EXISTS], 1, id);
+		src = sqlite3_step(r->st[R_EXISTS]);
+		(void)sqlite3_reset(r->st[R_EXISTS]);
+		if (src == SQLITE_DONE)
+			return TS_OK;
+		if (src != SQLITE_ROW)
+			return db_rc(src);
+	}
 	(void)sqlite3_bind_int64(st, 1, id);
 	(void)sqlite3_bind_int64(st, 2, as_of);
 	(void)sqlite3_bind_int64(st, 3, seq);

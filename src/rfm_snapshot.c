@@ -346,7 +346,7 @@ void
 rfm_snapshot_customer(struct rfm_snapshot *s, size_t i, struct rfm_customer *out)
 {
 	rfm_summarize(&s->orders[s->off[i]], s->off[i + 1] - s->off[i], s->as_of,
-	    s->scale, out);
+	    s->cutoff, s->scale, out);
 	out->refunded_minor = s->refunded_minor[i];
 	out->refund_count = s->refund_count[i];
 }

@@ -652,6 +652,7 @@ sync_apply_order(struct sync *s, const json_t *doc, int64_t now,
 		if ((rc = store_order(s, o, 0, now, &out->changed)) != TS_OK ||
 		    (rc = detach(s, o->id, old_customer, now)) != TS_OK)
 			goto out;
+		out->old_customer_id = old_customer;
 	} else {
 		if ((rc = find_or_create_customer(s, o->email, now,
 		    &out->customer_id, &out->customer_created)) != TS_OK) {
@@ -669,9 +670,12 @@ sync_apply_order(struct sync *s, const json_t *doc, int64_t now,
 		    (rc = update_profile(s, o, out->customer_id)) != TS_OK ||
 		    (rc = sync_recompute_customer(s, out->customer_id, now)) != TS_OK)
 			goto out;
-		if (old_customer != 0 && old_customer != out->customer_id &&
-		    (rc = sync_recompute_customer(s, old_customer, now)) != TS_OK)
-			goto out;
+		if (old_customer != 0 && old_customer != out->customer_id) {
+			if ((rc = sync_recompute_customer(s, old_customer,
+			    now)) != TS_OK)
+				goto out;
+			out->old_customer_id = old_customer;
+		}
 	}
 	if ((rc = plan_meta(o, out, now)) != TS_OK)
 		goto out;
@@ -706,6 +710,7 @@ sync_apply_missing(struct sync *s, int64_t order_id, bool trashed,
 		out->changed = sqlite3_changes(db_handle(s->db)) > 0;
 		if ((rc = detach(s, order_id, old_customer, now)) != TS_OK)
 			return rc;
+		out->old_customer_id = old_customer;
 	} else if (rc != TS_ERR_NOTFOUND) {
 		return rc;
 	}

@@ -698,25 +698,44 @@ all_digital(struct worker *w, const json_t *doc)
 	return all;
 }
 
+/* One customer's tags, RFM figures and automatic status (woo.tags). */
+static enum ts_rc
+retag(struct worker *w, int64_t customer_id, int64_t now)
+{
+	enum ts_rc rc;
+
+	if (customer_id <= 0 || !w->tags_on || w->tags == NULL)
+		return TS_OK;
+	rc = tags_recalc_customer(w->tags, customer_id, now);
+	if (rc == TS_ERR_INVALID) {
+		log_warn("tags: a rule failed for customer=%" PRId64 "; tags kept as"
+		    " they were", customer_id);
+		rc = TS_OK;
+	}
+	return rc;
+}
+
 /*
- * After an order was applied, in the same transaction: the customer's tags,
- * RFM figures and automatic status (woo.tags), and a Do-Not-Serve alert
- * queued if the customer is banned (sent later by background_jobs).
+ * After an order was applied, in the same transaction: the tags of every
+ * customer whose rows changed - the order's customer and the one it left
+ * (moved by a new billing email, trashed, deleted), so that the one who
+ * lost an order loses its tags now, not at the daily run - and a
+ * Do-Not-Serve alert queued if the order's customer is banned (sent later
+ * by background_jobs).
  */
 static enum ts_rc
 after_apply(struct worker *w, const struct sync_result *r, int64_t now)
 {
 	enum ts_rc rc;
 
-	if (r->customer_id <= 0 || r->ignored || r->error_code != NULL)
+	if (r->ignored)
 		return TS_OK;
-	if (w->tags_on && w->tags != NULL &&
-	    (rc = tags_recalc_customer(w->tags, r->customer_id, now)) != TS_OK) {
-		if (rc != TS_ERR_INVALID)
-			return rc;
-		log_warn("tags: a rule failed for customer=%" PRId64 "; tags kept as"
-		    " they were", r->customer_id);
-	}
+	if ((rc = retag(w, r->old_customer_id, now)) != TS_OK)
+		return rc;
+	if (r->customer_id <= 0 || r->error_code != NULL)
+		return TS_OK;
+	if ((rc = retag(w, r->customer_id, now)) != TS_OK)
+		return rc;
 	return alert_note_order(w->db, r->customer_id, r->order_id, now, NULL);
 }
 
@@ -778,11 +797,12 @@ on_fetched(struct worker *w, struct wc_call *c, struct call_ctx *ctx)
 
 	if (c->kind == CALL_FETCH_ONE && c->rc == TS_ERR_NOTFOUND) {
 		/* 404: deleted for good. */
-		struct sync_result r;
+		struct sync_result r = { 0 };
 		if ((rc = db_begin(w->db)) == TS_OK &&
 		    (rc = sync_apply_missing(w->sync, w->jobs[ctx->job[0]].order_id,
-		    false, now, &r)) == TS_OK && (rc = after_sync(w, ctx->job[0],
-		    &r)) == TS_OK)
+		    false, now, &r)) == TS_OK &&
+		    (rc = after_apply(w, &r, now)) == TS_OK &&
+		    (rc = after_sync(w, ctx->job[0], &r)) == TS_OK)
 			rc = db_commit(w->db);
 		sync_result_fini(&r);
 		if (rc != TS_OK) {
@@ -927,6 +947,12 @@ on_written(struct worker *w, struct wc_call *c, struct call_ctx *ctx)
 		}
 		if ((rc = sync_apply_order(w->sync, item, now, &r)) != TS_OK)
 			break;
+		/* The store moved the order to another email meanwhile. */
+		if (r.old_customer_id != 0 &&
+		    (rc = after_apply(w, &r, now)) != TS_OK) {
+			sync_result_fini(&r);
+			break;
+		}
 		if (r.meta != NULL)
 			log_warn("worker: order=%" PRId64 " meta still differs after"
 			    " the write; not writing again", id);

@@ -82,12 +82,18 @@ struct rfm_customer {
 };
 
 /*
- * Metrics of the n orders o (sorted here by time, in place) as of as_of.
- * scale converts minor to major units (100 for cents). Refunds and scores
- * are left zero: see rfm_score_customer and rfm_predict. Pure.
+ * Metrics of the n orders o (sorted here by time, in place) as of as_of;
+ * with cutoff they are the orders placed before as_of, otherwise every
+ * order up to as_of (the live clock). The purchase models' age T runs to
+ * the start of the last day observed: as_of's day, or with cutoff the day
+ * of the instant before as_of, whose orders are the last to count (the
+ * convention that reproduces the published CDNOW fits,
+ * docs/intelligence-models.md). scale converts minor to major units (100
+ * for cents). Refunds and scores are left zero: see rfm_score_customer and
+ * rfm_predict. Pure.
  */
-void rfm_summarize(struct rfm_order *o, size_t n, int64_t as_of, double scale,
-    struct rfm_customer *out);
+void rfm_summarize(struct rfm_order *o, size_t n, int64_t as_of, bool cutoff,
+    double scale, struct rfm_customer *out);
 
 /* 1 + the number of thresholds t[0..3] at or below v. Pure. */
 int rfm_score(const int64_t t[4], int64_t v);

@@ -33,6 +33,14 @@ struct sync_settings {
 struct sync_result {
 	int64_t order_id;
 	int64_t customer_id;		/* 0 when none */
+	/*
+	 * The customer the order belonged to before, when this apply took it
+	 * away from them (a new billing email moved it to another customer,
+	 * the email is gone, the order was trashed or deleted); 0 otherwise.
+	 * Their metrics were recomputed too: customer_id and old_customer_id
+	 * are every customer whose rows this apply changed.
+	 */
+	int64_t old_customer_id;
 	bool ignored;			/* checkout-draft or stale: nothing stored */
 	bool stale;			/* older than the state already applied */
 	bool counted;			/* the order counts toward metrics now */

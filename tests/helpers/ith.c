@@ -2,6 +2,7 @@
 /* Intelligence test helpers: see ith.h. */
 #include "ith.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,6 +213,14 @@ ith_text(struct db *db, const char *fmt, ...)
 		abort();
 	(void)sqlite3_finalize(st);
 	return v;
+}
+
+int
+ith_3sig(double ours, double published)
+{
+	double unit = pow(10.0, floor(log10(fabs(published))) - 2.0);
+
+	return fabs(ours - published) <= 0.5 * unit;
 }
 
 void

@@ -45,6 +45,12 @@ double ith_real(struct db *db, const char *fmt, ...)
 char *ith_text(struct db *db, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * 1 when ours equals a published figure to its 3 significant digits
+ * (within half a unit of the third), else 0.
+ */
+int ith_3sig(double ours, double published);
+
 /* Load rules text (abort when invalid) and apply it to db. */
 void ith_rules(struct db *db, const char *text);
 /* tags_recalc_customer in its own transaction; abort unless TS_OK. */

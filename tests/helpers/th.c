@@ -301,12 +301,19 @@ th_daemon_kill9(struct th_daemon *d)
 int
 th_run(const char *const argv[], char **err)
 {
+	return th_run_out(argv, NULL, err);
+}
+
+int
+th_run_out(const char *const argv[], char **out, char **err)
+{
 	char path[] = "/tmp/tracksies-run-XXXXXX";
-	int fd = mkstemp(path);
+	char opath[] = "/tmp/tracksies-out-XXXXXX";
+	int fd = mkstemp(path), ofd = out != NULL ? mkstemp(opath) : -1;
 	pid_t pid;
 	int rc;
 
-	if (fd < 0)
+	if (fd < 0 || (out != NULL && ofd < 0))
 		abort();
 	fflush(NULL);
 	if ((pid = fork()) < 0)
@@ -314,7 +321,9 @@ th_run(const char *const argv[], char **err)
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_WRONLY);
 		dup2(fd, STDERR_FILENO);
-		if (devnull >= 0)
+		if (ofd >= 0)
+			dup2(ofd, STDOUT_FILENO);
+		else if (devnull >= 0)
 			dup2(devnull, STDOUT_FILENO);
 		execv(TS_DAEMON_PATH, (char *const *)argv);
 		_exit(127);
@@ -324,6 +333,11 @@ th_run(const char *const argv[], char **err)
 	if (err != NULL)
 		*err = th_read_file(path, NULL);
 	unlink(path);
+	if (out != NULL) {
+		close(ofd);
+		*out = th_read_file(opath, NULL);
+		unlink(opath);
+	}
 	return rc;
 }
 

@@ -60,6 +60,8 @@ void th_daemon_kill9(struct th_daemon *d);
 
 /* Run the daemon binary with args, wait; exit status; stderr to *err. */
 int th_run(const char *const argv[], char **err);
+/* The same, with stdout to *out (owned) instead of /dev/null. */
+int th_run_out(const char *const argv[], char **out, char **err);
 
 /* A response. */
 struct th_resp {

@@ -305,6 +305,86 @@ START_TEST(trashed_order_is_removed_and_marked_not_found)
 }
 END_TEST
 
+/* 1 held, 0 lost, -1 never earned: tag of the customer with email. */
+static long long
+tag_of(const char *email, const char *tag)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT lost_at IS NULL FROM customer_tags"
+	    " WHERE tag_id = '%s' AND customer_id = (SELECT id FROM customers"
+	    " WHERE email = '%s')", tag, email);
+	return db(sql);
+}
+
+START_TEST(the_customer_an_order_leaves_loses_its_tags_at_once)
+{
+	long long a1, a2, a3;
+	long long ran_at;
+	struct th_resp resp;
+	char path[64], body[64];
+
+	/* The first full recalculation (at start) is over: none comes later. */
+	ck_assert_int_eq(th_db_wait(d.db_path, "SELECT recalc_phase = 'done'"
+	    " FROM intel_state", 1, 15000), 1);
+	ran_at = db("SELECT recalc_at FROM intel_state");
+	a1 = place("ann@example.test", "Ann", 12, 1, "completed", 1);
+	a2 = place("ann@example.test", "Ann", 12, 1, "completed", 1);
+	a3 = place("ann@example.test", "Ann", 13, 1, "completed", 1);
+	settle(15000);
+	/* Three orders, none with a coupon: the live full_price_buyer. */
+	ck_assert_int_eq(tag_of("ann@example.test", "full_price_buyer"), 1);
+
+	/*
+	 * A new billing email moves one order to another customer. A later
+	 * second than the applied state: a payload with the same
+	 * date_modified (whole seconds), status and total is taken for that
+	 * state and settled without a fetch.
+	 */
+	for (time_t t0 = time(NULL); time(NULL) == t0;)
+		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
+	update(a3, "{\"billing\":{\"email\":\"ben@example.test\"}}");
+	settle(15000);
+	ck_assert_int_eq(db("SELECT order_count FROM customers WHERE email ="
+	    " 'ann@example.test'"), 2);
+	ck_assert_int_eq(tag_of("ann@example.test", "full_price_buyer"), 0);
+	ck_assert_int_eq(tag_of("ben@example.test", "first_order"), 1);
+	ck_assert_int_eq(tag_of("ben@example.test", "recent"), 1);
+
+	/* Trashed: the customer it belonged to loses what it gave them. */
+	action(a3, "trash", NULL, 200);
+	settle(15000);
+	ck_assert_int_eq(db("SELECT order_count FROM customers WHERE email ="
+	    " 'ben@example.test'"), 0);
+	ck_assert_int_eq(tag_of("ben@example.test", "recent"), 0);
+	ck_assert_int_eq(tag_of("ben@example.test", "first_order"), 1);
+
+	/*
+	 * Deleted for good: the store sends no webhook for that (the
+	 * reconciler's sweep finds it); any event for the order, here an
+	 * order.deleted delivery, gets a 404 and detaches it.
+	 */
+	snprintf(path, sizeof(path), "/_fake/orders/%lld", a2);
+	ck_assert_int_eq(fakewc_ctl(fw, "DELETE", path, NULL, NULL), 200);
+	snprintf(body, sizeof(body), "{\"id\":%lld}", a2);
+	ck_assert_int_eq(th_post_webhook(d.webhook_port, "order.deleted", "del-1",
+	    body, strlen(body), TH_SECRET, &resp), 0);
+	ck_assert_int_eq(resp.status, 200);
+	th_resp_free(&resp);
+	settle(15000);
+	ck_assert_int_eq(th_db_wait(d.db_path, "SELECT count(*) FROM orders"
+	    " WHERE status = 'deleted'", 1, 15000), 1);
+	ck_assert_int_eq(db("SELECT order_count FROM customers WHERE email ="
+	    " 'ann@example.test'"), 1);
+	ck_assert_int_eq(tag_of("ann@example.test", "repeat_buyer"), 1);
+	ck_assert_int_eq(tag_of("ann@example.test", "full_price_buyer"), 0);
+	(void)a1;
+
+	/* All of it by the sync itself: the daily run did not come again. */
+	ck_assert_int_eq(db("SELECT recalc_at FROM intel_state"), ran_at);
+}
+END_TEST
+
 START_TEST(order_without_billing_email_gets_the_error_meta_and_no_customer)
 {
 	long long id = place("", "Nomail", 12, 1, NULL, 1);
@@ -621,6 +701,7 @@ sync_e2e_suite(void)
 	tcase_add_test(tc, completed_then_cancelled_stops_counting);
 	tcase_add_test(tc, trashed_order_is_removed_and_marked_not_found);
 	tcase_add_test(tc, order_without_billing_email_gets_the_error_meta_and_no_customer);
+	tcase_add_test(tc, the_customer_an_order_leaves_loses_its_tags_at_once);
 	tcase_add_test(tc, checkout_draft_leaves_nothing);
 	tcase_add_test(tc, older_order_synced_late_does_not_overwrite_profile);
 	tcase_add_test(tc, store_down_during_a_burst_loses_nothing);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ith.h"
 #include "tracksies/clv.h"
 
 #define CDNOW_CUSTOMERS 2357
@@ -126,13 +127,10 @@ cdnow_summaries(size_t *n_out)
 	return c;
 }
 
-/* |ours - published| within half a unit of the published value's 3rd digit. */
 static void
 assert_3sig(const char *name, double ours, double published)
 {
-	double unit = pow(10.0, floor(log10(fabs(published))) - 2.0);
-
-	ck_assert_msg(fabs(ours - published) <= 0.5 * unit,
+	ck_assert_msg(ith_3sig(ours, published),
 	    "%s = %.6f, published %.6g (3 significant digits)", name, ours,
 	    published);
 }

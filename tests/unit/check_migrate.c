@@ -155,6 +155,52 @@ START_TEST(unopenable_path_is_an_io_error_with_a_message)
 }
 END_TEST
 
+/*
+ * 0008 drops the per-row tag_count triggers of 0005: the counts they kept
+ * stay, and from then on only the recalculation (tags_recalc.c) sets them.
+ */
+START_TEST(tag_counts_kept_by_the_old_triggers_survive_0008)
+{
+	struct db *db = open_db();
+	size_t before = 0;
+	sqlite3_int64 v = -1;
+
+	while (before < migrate_embedded_count &&
+	    migrate_embedded[before].version < 8)
+		before++;
+	ck_assert_int_lt(before, migrate_embedded_count);
+	ck_assert_int_eq(migrate_apply(db, migrate_embedded, before, NULL, NULL,
+	    NULL), TS_OK);
+	ck_assert_int_eq(db_exec(db, "INSERT INTO customers (id, email, created_at)"
+	    " VALUES (1, 'a@x.test', 0), (2, 'b@x.test', 0);"
+	    "INSERT INTO customer_tags (customer_id, tag_id, earned_at, lost_at)"
+	    " VALUES (1, 'first_order', 1, NULL), (1, 'recent', 1, NULL),"
+	    " (1, 'big_basket', 1, 2), (2, 'first_order', 1, NULL)"), TS_OK);
+	/* Kept by 0005's triggers: 2 held (one lost) and 1. */
+	ck_assert_int_eq(db_query_int64(db, "SELECT tag_count FROM customers"
+	    " WHERE id = 1", &v), TS_OK);
+	ck_assert_int_eq(v, 2);
+	ck_assert_int_eq(migrate_apply(db, migrate_embedded,
+	    migrate_embedded_count, NULL, NULL, NULL), TS_OK);
+	ck_assert_int_eq(db_query_int64(db, "SELECT count(*) FROM sqlite_master"
+	    " WHERE type = 'trigger' AND tbl_name = 'customer_tags'", &v), TS_OK);
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(db_query_int64(db, "SELECT tag_count FROM customers"
+	    " WHERE id = 1", &v), TS_OK);
+	ck_assert_int_eq(v, 2);
+	ck_assert_int_eq(db_query_int64(db, "SELECT tag_count FROM customers"
+	    " WHERE id = 2", &v), TS_OK);
+	ck_assert_int_eq(v, 1);
+	/* No trigger counts any more: a row written by hand changes nothing. */
+	ck_assert_int_eq(db_exec(db, "INSERT INTO customer_tags (customer_id,"
+	    " tag_id, earned_at) VALUES (2, 'recent', 3)"), TS_OK);
+	ck_assert_int_eq(db_query_int64(db, "SELECT tag_count FROM customers"
+	    " WHERE id = 2", &v), TS_OK);
+	ck_assert_int_eq(v, 1);
+	db_close(db);
+}
+END_TEST
+
 static Suite *
 migrate_suite(void)
 {
@@ -168,6 +214,7 @@ migrate_suite(void)
 	tcase_add_test(tc, failing_migration_is_rolled_back_whole);
 	tcase_add_test(tc, connection_uses_wal_and_foreign_keys_and_private_file);
 	tcase_add_test(tc, unopenable_path_is_an_io_error_with_a_message);
+	tcase_add_test(tc, tag_counts_kept_by_the_old_triggers_survive_0008);
 	suite_add_tcase(s, tc);
 	return s;
 }

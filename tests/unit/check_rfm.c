@@ -15,6 +15,7 @@
 #include "th.h"
 #include "tracksies/db.h"
 #include "tracksies/rfm.h"
+#include "tracksies/sync.h"
 #include "tracksies/tags.h"
 #include "tracksies/tags_recalc.h"
 
@@ -58,7 +59,7 @@ START_TEST(median_gap_counts_order_days_not_orders)
 	};
 	struct rfm_customer c;
 
-	rfm_summarize(o, 5, T0 + 70 * DAY, 100.0, &c);
+	rfm_summarize(o, 5, T0 + 70 * DAY, false, 100.0, &c);
 	ck_assert_int_eq(c.order_count, 5);
 	ck_assert_int_eq(c.ltv_minor, 1050);
 	ck_assert_int_eq(c.order_days, 4);
@@ -77,6 +78,23 @@ START_TEST(median_gap_counts_order_days_not_orders)
 }
 END_TEST
 
+START_TEST(the_models_window_ends_at_the_start_of_the_last_day_observed)
+{
+	struct rfm_order o[] = { ord(T0, 100), ord(T0 + 13 * DAY + 20 * 3600, 200) };
+	struct rfm_customer c;
+
+	/* Live, during day 14: today is observed (so far). */
+	rfm_summarize(o, 2, T0 + 14 * DAY + 3600, false, 100.0, &c);
+	ck_assert_double_eq_tol(c.clv.T, 14.0 / 7.0, 1e-12);
+	/* As of the start of day 14: day 13 is the last observed, and its
+	 * order lands at t_x = T. */
+	rfm_summarize(o, 2, T0 + 14 * DAY, true, 100.0, &c);
+	ck_assert_double_eq_tol(c.clv.T, 13.0 / 7.0, 1e-12);
+	ck_assert_double_eq_tol(c.clv.t_x, c.clv.T, 1e-12);
+	ck_assert_double_eq(c.clv.x, 1.0);
+}
+END_TEST
+
 START_TEST(median_of_an_even_count_is_the_mean_of_the_middle_two)
 {
 	struct rfm_order o[] = { ord(T0, 1), ord(T0 + 4 * DAY, 1),
@@ -84,17 +102,17 @@ START_TEST(median_of_an_even_count_is_the_mean_of_the_middle_two)
 	struct rfm_order one[] = { ord(T0, 1), ord(T0 + 3600, 1) };
 	struct rfm_customer c;
 
-	rfm_summarize(o, 3, T0 + 10 * DAY, 100.0, &c);
+	rfm_summarize(o, 3, T0 + 10 * DAY, false, 100.0, &c);
 	ck_assert_double_eq(c.median_gap_days, 5.0);
 	ck_assert_int_eq(c.next_order_at, T0 + 15 * DAY);
 	ck_assert_int_eq(c.overdue_at, T0 + 29 * DAY);
 	/* Two orders on one day: no gap yet, no rhythm, x = 0. */
-	rfm_summarize(one, 2, T0 + DAY, 100.0, &c);
+	rfm_summarize(one, 2, T0 + DAY, false, 100.0, &c);
 	ck_assert(isnan(c.median_gap_days));
 	ck_assert_int_eq(c.next_order_at, 0);
 	ck_assert_double_eq(c.clv.x, 0.0);
 	ck_assert_double_eq(c.clv.m_x, 0.0);
-	rfm_summarize(NULL, 0, T0, 100.0, &c);
+	rfm_summarize(NULL, 0, T0, false, 100.0, &c);
 	ck_assert_int_eq(c.order_count, 0);
 	ck_assert(isnan(c.p_alive));
 }
@@ -446,6 +464,169 @@ START_TEST(a_tiny_store_falls_back_to_the_heuristic)
 }
 END_TEST
 
+/* ---- CDNOW through the order pipeline ---------------------------------- */
+
+#define CDNOW_PURCHASES 6919
+#define CDNOW_SAMPLE 2357
+
+/* A WooCommerce 8.4 order as the REST API returns it (captured). */
+static json_t *
+captured_order(void)
+{
+	char *text = th_fixture("woocommerce/rest/25-order-create-processing-paid"
+	    ".json", NULL);
+	json_t *doc = json_loads(text, 0, NULL), *body;
+
+	free(text);
+	ck_assert_ptr_nonnull(doc);
+	body = json_incref(json_object_get(doc, "body"));
+	json_decref(doc);
+	ck_assert_ptr_nonnull(body);
+	return body;
+}
+
+/*
+ * The order the store would hold for one CDNOW purchase: a guest order by
+ * the sample customer's email, completed, one line of `cds` CDs for
+ * `value` dollars (the file's own decimal text), placed on `date`
+ * (YYYYMMDD) at `hour` UTC. Everything else stays as captured, with no
+ * tax, shipping, coupon, refund or meta.
+ */
+static void
+cdnow_order(json_t *o, int64_t id, int sample, const char *date, int hour,
+    int cds, const char *value)
+{
+	char when[32], email[64], number[24];
+
+	snprintf(when, sizeof(when), "%.4s-%.2s-%.2sT%02d:00:00", date, date + 4,
+	    date + 6, hour);
+	snprintf(email, sizeof(email), "cdnow%04d@example.test", sample);
+	snprintf(number, sizeof(number), "%lld", (long long)id);
+	json_object_set_new(o, "id", json_integer(id));
+	json_object_set_new(o, "number", json_string(number));
+	json_object_set_new(o, "status", json_string("completed"));
+	json_object_set_new(o, "customer_id", json_integer(0));
+	json_object_set_new(o, "date_created", json_string(when));
+	json_object_set_new(o, "date_created_gmt", json_string(when));
+	json_object_set_new(o, "date_modified", json_string(when));
+	json_object_set_new(o, "date_modified_gmt", json_string(when));
+	json_object_set_new(o, "date_paid", json_string(when));
+	json_object_set_new(o, "date_paid_gmt", json_string(when));
+	json_object_set_new(o, "total", json_string(value));
+	json_object_set_new(o, "shipping_total", json_string("0.00"));
+	json_object_set_new(o, "shipping_tax", json_string("0.00"));
+	json_object_set_new(o, "cart_tax", json_string("0.00"));
+	json_object_set_new(o, "total_tax", json_string("0.00"));
+	json_object_set_new(json_object_get(o, "billing"), "email",
+	    json_string(email));
+	json_object_set_new(o, "line_items", json_pack("[{s:i,s:s,s:i,s:i,s:i,"
+	    "s:s,s:s,s:s,s:s,s:s,s:[],s:[]}]", "id", (int)id, "name", "CD",
+	    "product_id", 12, "variation_id", 0, "quantity", cds, "subtotal", value,
+	    "subtotal_tax", "0.00", "total", value, "total_tax", "0.00", "sku",
+	    "CD-1", "taxes", "meta_data"));
+	json_object_set_new(o, "shipping_lines", json_array());
+	json_object_set_new(o, "tax_lines", json_array());
+	json_object_set_new(o, "coupon_lines", json_array());
+	json_object_set_new(o, "refunds", json_array());
+	json_object_set_new(o, "meta_data", json_array());
+}
+
+/* Every CDNOW purchase applied by sync.c, 100 orders per transaction. */
+static void
+load_cdnow_through_the_sync(void)
+{
+	static char *statuses[] = { "processing", "completed" };
+	struct sync_settings set = { .store_currency = "USD",
+	    .qualifying_statuses = statuses, .n_qualifying_statuses = 2,
+	    .decimals = 2 };
+	char path[1024], line[256], date[16], value[32];
+	struct sync *sy = NULL;
+	json_t *o = captured_order();
+	int64_t id = 0;
+	int sample, cds;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cdnow/CDNOW_sample.txt", TS_FIXTURES_DIR);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ck_assert_int_eq(sync_new(db, &set, &sy), TS_OK);
+	ck_assert_int_eq(db_begin(db), TS_OK);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		struct sync_result r;
+
+		if (sscanf(line, "%*s %d %15s %d %31s", &sample, date, &cds,
+		    value) != 4)
+			continue;
+		/* Orders of one day at different hours: one transaction still. */
+		id++;
+		cdnow_order(o, id, sample, date, 8 + (int)(id % 12), cds, value);
+		ck_assert_int_eq(sync_apply_order(sy, o, 1700000000, &r), TS_OK);
+		ck_assert_msg(r.error_code == NULL && r.counted, "order %lld: %s",
+		    (long long)id, r.error_code != NULL ? r.error_code : "not counted");
+		sync_result_fini(&r);
+		if (id % 100 == 0) {
+			ck_assert_int_eq(db_commit(db), TS_OK);
+			ck_assert_int_eq(db_begin(db), TS_OK);
+		}
+	}
+	ck_assert_int_eq(db_commit(db), TS_OK);
+	fclose(f);
+	sync_free(sy);
+	json_decref(o);
+	ck_assert_int_eq(id, CDNOW_PURCHASES);
+	ck_assert_int_eq(ith_int(db, "SELECT count(*) FROM customers"), CDNOW_SAMPLE);
+	ck_assert_int_eq(ith_int(db, "SELECT count(*) FROM transactions"),
+	    CDNOW_PURCHASES);
+}
+
+static void
+assert_3sig(const char *name, double ours, double published)
+{
+	ck_assert_msg(ith_3sig(ours, published),
+	    "%s = %.6f, published %.6g (3 significant digits)", name, ours,
+	    published);
+}
+
+/*
+ * The published CDNOW fits (docs/intelligence-models.md), from the store's
+ * own rows: every purchase went through sync.c as an order, and the daily
+ * job's full recalculation fitted the models as of the end of calibration.
+ * Calibration is every purchase up to and including 1997-09-30, with T
+ * running to the start of that day: as of the start of 1997-10-01, the
+ * last day observed is 09-30.
+ */
+START_TEST(cdnow_through_the_sync_fits_the_published_models)
+{
+	int64_t as_of;
+
+	load_cdnow_through_the_sync();
+	ck_assert_int_eq(rfm_parse_date("1997-10-01", &as_of), TS_OK);
+	ck_assert_int_eq(tags_recalc_all_as_of(db, as_of, NULL, NULL), TS_OK);
+	ck_assert_int_eq(ith_int(db, "SELECT fitted_at FROM clv_model"), as_of);
+	ck_assert_int_eq(ith_int(db, "SELECT n_customers FROM clv_model"),
+	    CDNOW_SAMPLE);
+	ck_assert_int_eq(ith_int(db, "SELECT n_repeat FROM clv_model"), 946);
+	ck_assert_int_eq(ith_int(db, "SELECT bgnbd_ok AND gg_ok AND time_unit ="
+	    " 'week' FROM clv_model"), 1);
+	assert_3sig("r", ith_real(db, "SELECT r FROM clv_model"), 0.243);
+	assert_3sig("alpha", ith_real(db, "SELECT alpha FROM clv_model"), 4.414);
+	assert_3sig("a", ith_real(db, "SELECT a FROM clv_model"), 0.793);
+	assert_3sig("b", ith_real(db, "SELECT b FROM clv_model"), 2.426);
+	ck_assert_double_eq_tol(ith_real(db, "SELECT bgnbd_loglik FROM clv_model"),
+	    -9582.4, 0.05);
+	assert_3sig("p", ith_real(db, "SELECT p FROM clv_model"), 6.25);
+	assert_3sig("q", ith_real(db, "SELECT q FROM clv_model"), 3.74);
+	assert_3sig("gamma", ith_real(db, "SELECT gamma FROM clv_model"), 15.44);
+	/*
+	 * Sample customer 1 (x = 2, t_x = 30.43, T = 38.86): the purchases of
+	 * 1997-01-01, 01-18 and 08-02 are three order days; the later ones
+	 * are not there yet.
+	 */
+	ck_assert_int_eq(ith_int(db, "SELECT order_days FROM customer_metrics"
+	    " WHERE id = (SELECT id FROM customers WHERE email ="
+	    " 'cdnow0001@example.test')"), 3);
+}
+END_TEST
+
 static Suite *
 rfm_suite(void)
 {
@@ -455,6 +636,7 @@ rfm_suite(void)
 	tc = tcase_create("one_customer");
 	tcase_add_test(tc, median_gap_counts_order_days_not_orders);
 	tcase_add_test(tc, median_of_an_even_count_is_the_mean_of_the_middle_two);
+	tcase_add_test(tc, the_models_window_ends_at_the_start_of_the_last_day_observed);
 	tcase_add_test(tc, dates_parse_as_the_start_of_the_day_utc);
 	tcase_add_test(tc, quintile_scores_give_ties_one_score);
 	suite_add_tcase(s, tc);
@@ -469,6 +651,12 @@ rfm_suite(void)
 	tcase_add_test(tc, full_and_single_recalculation_compute_the_same_metrics);
 	tcase_add_test(tc, predictions_come_from_the_fitted_models_with_enough_history);
 	tcase_add_test(tc, a_tiny_store_falls_back_to_the_heuristic);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cdnow");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, cdnow_through_the_sync_fits_the_published_models);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -265,19 +265,23 @@ END_TEST
 START_TEST(trashed_order_is_not_found_and_leaves_the_metrics)
 {
 	json_t *doc = order("37-order-get");
-	struct sync_result r;
+	struct sync_result r = apply(doc, 10);
+	int64_t alice = r.customer_id;
 
-	sync_result_fini(&(struct sync_result){ .meta = apply(doc, 10).meta });
+	sync_result_fini(&r);
 	json_object_set_new(doc, "status", json_string("trash"));
 	r = apply(doc, 20);
 	ck_assert_str_eq(r.error_code, "order_not_found");
 	ck_assert_ptr_null(r.meta);
+	ck_assert_int_eq(r.customer_id, 0);
+	ck_assert_int_eq(r.old_customer_id, alice);
 	ck_assert_int_eq(q("SELECT ltv_minor FROM customers"), 0);
 	ck_assert_int_eq(q("SELECT status = 'trash' FROM orders WHERE id = 19"), 1);
 	ck_assert_int_eq(db_begin(db), TS_OK);
 	ck_assert_int_eq(sync_apply_missing(sy, 19, false, 30, &r), TS_OK);
 	ck_assert_int_eq(db_commit(db), TS_OK);
 	ck_assert_int_eq(q("SELECT status = 'deleted' FROM orders WHERE id = 19"), 1);
+	ck_assert_int_eq(r.old_customer_id, alice);
 	json_decref(doc);
 }
 END_TEST
@@ -348,14 +352,25 @@ END_TEST
 START_TEST(email_change_moves_the_order_between_customers)
 {
 	json_t *doc = order("37-order-get");
+	struct sync_result r = apply(doc, 10);
+	int64_t alice = r.customer_id;
 
-	sync_result_fini(&(struct sync_result){ .meta = apply(doc, 10).meta });
+	ck_assert_int_eq(r.old_customer_id, 0);
+	sync_result_fini(&r);
 	json_object_set_new(json_object_get(doc, "billing"), "email",
 	    json_string("alice.new@example.test"));
-	sync_result_fini(&(struct sync_result){ .meta = apply(doc, 20).meta });
+	r = apply(doc, 20);
+	/* The customer it left is named, so its tags can follow at once. */
+	ck_assert_int_eq(r.old_customer_id, alice);
+	ck_assert_int_ne(r.customer_id, alice);
+	sync_result_fini(&r);
 	ck_assert_int_eq(q("SELECT count(*) FROM customers"), 2);
 	ck_assert_int_eq(q("SELECT order_count FROM customers WHERE email = 'alice@example.test'"), 0);
 	ck_assert_int_eq(q("SELECT ltv_minor FROM customers WHERE email = 'alice.new@example.test'"), 4182);
+	/* Applied again: it moved nothing this time. */
+	r = apply(doc, 30);
+	ck_assert_int_eq(r.old_customer_id, 0);
+	sync_result_fini(&r);
 	json_decref(doc);
 }
 END_TEST

@@ -62,6 +62,22 @@ tag(int64_t id, const char *t)
 	return ith_tag(db, id, t);
 }
 
+/* Customers whose tag_count is not the number of tags they hold. */
+static long long
+wrong_tag_counts(void)
+{
+	return ith_int(db, "SELECT count(*) FROM customers WHERE tag_count <>"
+	    " (SELECT count(*) FROM customer_tags AS t WHERE t.customer_id ="
+	    " customers.id AND t.lost_at IS NULL)");
+}
+
+static long long
+tag_count(int64_t id)
+{
+	return ith_int(db, "SELECT tag_count FROM customers WHERE id = %lld",
+	    (long long)id);
+}
+
 /* Load rules text; on failure the errors (owned) or NULL on success. */
 static char *
 refused(const char *text)
@@ -478,6 +494,43 @@ START_TEST(advocate_and_needs_care_from_interactions)
 }
 END_TEST
 
+/*
+ * The admin API sorts and filters by customers.tag_count: every earn, loss
+ * and return of a tag, one customer at a time or in a full run, leaves it
+ * equal to the tags held.
+ */
+START_TEST(tag_count_follows_every_change_of_tags)
+{
+	int64_t c = customer(), other = customer();
+
+	ith_order(db, c, 1, T0, 20000, 0);			/* aov 200 */
+	ith_order(db, other, 9, T0, 1000, 0);
+	recalc(c, T0);
+	/* first_order, big_basket, recent */
+	ck_assert_int_eq(tag_count(c), 3);
+	ck_assert_int_eq(tag_count(other), 0);		/* not recalculated yet */
+	ith_order(db, c, 2, T0 + DAY, 2000, 0);		/* aov 110: loses big_basket */
+	recalc(c, T0 + DAY);
+	ck_assert_int_eq(tag(c, "big_basket"), 0);
+	ck_assert_int_eq(tag_count(c), 3);		/* + repeat_buyer */
+	ith_cancel(db, 2);				/* aov 200 again: revived */
+	recalc(c, T0 + 2 * DAY);
+	ck_assert_int_eq(tag(c, "big_basket"), 1);
+	ck_assert_int_eq(tag_count(c), 4);
+	ck_assert_int_eq(wrong_tag_counts(), 0);
+
+	/* A full run: everyone counted, and losses (recent) counted down. */
+	ck_assert_int_eq(tags_recalc_all(db, T0 + 40 * DAY, NULL, NULL), TS_OK);
+	ck_assert_int_eq(tag(c, "recent"), 0);
+	ck_assert_int_eq(wrong_tag_counts(), 0);
+	ck_assert_int_eq(tag_count(c), 3);
+	ck_assert_int_eq(tag_count(other), 1);		/* first_order */
+	/* Nothing changes the next day: nothing is rewritten. */
+	ck_assert_int_eq(tags_recalc_all(db, T0 + 41 * DAY, NULL, NULL), TS_OK);
+	ck_assert_int_eq(wrong_tag_counts(), 0);
+}
+END_TEST
+
 /* ---- everyone at once ------------------------------------------------ */
 
 START_TEST(recalc_all_agrees_with_one_by_one)
@@ -495,6 +548,7 @@ START_TEST(recalc_all_agrees_with_one_by_one)
 			ith_interaction(db, ids[i], "compliment", T0);
 	}
 	ck_assert_int_eq(tags_recalc_all(db, T0 + 420 * DAY, NULL, NULL), TS_OK);
+	ck_assert_int_eq(wrong_tag_counts(), 0);
 	all = ith_text(db, "SELECT group_concat(customer_id || ':' || tag_id ||"
 	    " ':' || (lost_at IS NULL), ',') FROM (SELECT * FROM customer_tags"
 	    " ORDER BY 1, 2)");
@@ -504,6 +558,7 @@ START_TEST(recalc_all_agrees_with_one_by_one)
 	one = ith_text(db, "SELECT group_concat(customer_id || ':' || tag_id ||"
 	    " ':' || (lost_at IS NULL), ',') FROM (SELECT * FROM customer_tags"
 	    " ORDER BY 1, 2)");
+	ck_assert_int_eq(wrong_tag_counts(), 0);
 	ck_assert_ptr_nonnull(all);
 	ck_assert_str_eq(one, all);
 	free(one);
@@ -514,6 +569,8 @@ END_TEST
 START_TEST(the_daily_run_takes_tags_away_as_time_passes)
 {
 	int64_t c = customer();
+	long long cache_size = ith_int(db, "PRAGMA cache_size");
+	long long temp_store = ith_int(db, "PRAGMA temp_store");
 	bool due = false;
 
 	ith_order(db, c, 1, T0, 1000, 0);
@@ -538,6 +595,9 @@ START_TEST(the_daily_run_takes_tags_away_as_time_passes)
 	ck_assert(!due);
 	/* Outside a recalculation, the view reads the wall clock. */
 	ck_assert_int_eq(ith_int(db, "SELECT as_of IS NULL FROM intel_state"), 1);
+	/* The run's page cache and in-memory temp store were its own. */
+	ck_assert_int_eq(ith_int(db, "PRAGMA cache_size"), cache_size);
+	ck_assert_int_eq(ith_int(db, "PRAGMA temp_store"), temp_store);
 }
 END_TEST
 
@@ -634,6 +694,9 @@ START_TEST(recalc_all_on_100000_customers_reports_progress)
 	    " tag_id = 'first_order'"), 100000);
 	ck_assert_int_eq(ith_int(db, "SELECT count(*) FROM customer_tags WHERE"
 	    " tag_id = 'repeat_buyer'"), 75000);
+	ck_assert_int_eq(wrong_tag_counts(), 0);
+	ck_assert_int_eq(ith_int(db, "SELECT sum(tag_count) FROM customers"),
+	    ith_int(db, "SELECT count(*) FROM customer_tags WHERE lost_at IS NULL"));
 	ck_assert_int_eq(ith_int(db, "SELECT recalc_phase = 'done' AND recalc_done"
 	    " = 100000 AND recalc_total = 100000 FROM intel_state"), 1);
 
@@ -702,6 +765,7 @@ tags_suite(void)
 	tcase_add_test(tc, recent_is_lost_after_30_days_without_an_order);
 	tcase_add_test(tc, slipping_away_by_their_rhythm_or_after_90_days);
 	tcase_add_test(tc, advocate_and_needs_care_from_interactions);
+	tcase_add_test(tc, tag_count_follows_every_change_of_tags);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("recalc_all");
