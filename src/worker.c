@@ -261,17 +261,27 @@ job_free(struct worker *w, int j)
 	w->n_jobs--;
 }
 
-/* The job's events are settled: mark them done and forget the job. */
+/* Mark an order's pending events up to max_event_id done. */
 static enum ts_rc
-job_done(struct worker *w, int j)
+settle_events(struct worker *w, int64_t order_id, int64_t max_event_id)
 {
 	sqlite3_stmt *st = w->settle;
 	enum ts_rc rc;
 
-	(void)sqlite3_bind_int64(st, 1, w->jobs[j].order_id);
-	(void)sqlite3_bind_int64(st, 2, w->jobs[j].max_event_id);
+	(void)sqlite3_bind_int64(st, 1, order_id);
+	(void)sqlite3_bind_int64(st, 2, max_event_id);
 	rc = db_rc(sqlite3_step(st));
 	(void)sqlite3_reset(st);
+	return rc;
+}
+
+/* The job's events are settled: mark them done and forget the job. */
+static enum ts_rc
+job_done(struct worker *w, int j)
+{
+	enum ts_rc rc = settle_events(w, w->jobs[j].order_id,
+	    w->jobs[j].max_event_id);
+
 	job_free(w, j);
 	return rc;
 }
@@ -412,10 +422,7 @@ claim(struct worker *w, int64_t now)
 		if (!in_txn && (rc = db_begin(w->db)) != TS_OK)
 			break;
 		in_txn = true;
-		(void)sqlite3_bind_int64(w->settle, 1, c->order_id);
-		(void)sqlite3_bind_int64(w->settle, 2, c->max_event_id);
-		rc = db_rc(sqlite3_step(w->settle));
-		(void)sqlite3_reset(w->settle);
+		rc = settle_events(w, c->order_id, c->max_event_id);
 		settled += rc == TS_OK;
 	}
 	if (in_txn) {
