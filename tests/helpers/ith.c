@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <check.h>
 #include <sqlite3.h>
 
 #include "th.h"
@@ -215,12 +216,14 @@ ith_text(struct db *db, const char *fmt, ...)
 	return v;
 }
 
-int
-ith_3sig(double ours, double published)
+void
+ith_assert_3sig(const char *name, double ours, double published)
 {
 	double unit = pow(10.0, floor(log10(fabs(published))) - 2.0);
 
-	return fabs(ours - published) <= 0.5 * unit;
+	ck_assert_msg(fabs(ours - published) <= 0.5 * unit,
+	    "%s = %.6f, published %.6g (3 significant digits)", name, ours,
+	    published);
 }
 
 void

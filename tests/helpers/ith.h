@@ -46,10 +46,10 @@ char *ith_text(struct db *db, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /*
- * 1 when ours equals a published figure to its 3 significant digits
- * (within half a unit of the third), else 0.
+ * Check assertion: ours equals a published figure to its 3 significant
+ * digits (within half a unit of the third); the message names the figure.
  */
-int ith_3sig(double ours, double published);
+void ith_assert_3sig(const char *name, double ours, double published);
 
 /* Load rules text (abort when invalid) and apply it to db. */
 void ith_rules(struct db *db, const char *text);

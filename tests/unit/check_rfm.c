@@ -578,14 +578,6 @@ load_cdnow_through_the_sync(void)
 	    CDNOW_PURCHASES);
 }
 
-static void
-assert_3sig(const char *name, double ours, double published)
-{
-	ck_assert_msg(ith_3sig(ours, published),
-	    "%s = %.6f, published %.6g (3 significant digits)", name, ours,
-	    published);
-}
-
 /*
  * The published CDNOW fits (docs/intelligence-models.md), from the store's
  * own rows: every purchase went through sync.c as an order, and the daily
@@ -607,15 +599,15 @@ START_TEST(cdnow_through_the_sync_fits_the_published_models)
 	ck_assert_int_eq(ith_int(db, "SELECT n_repeat FROM clv_model"), 946);
 	ck_assert_int_eq(ith_int(db, "SELECT bgnbd_ok AND gg_ok AND time_unit ="
 	    " 'week' FROM clv_model"), 1);
-	assert_3sig("r", ith_real(db, "SELECT r FROM clv_model"), 0.243);
-	assert_3sig("alpha", ith_real(db, "SELECT alpha FROM clv_model"), 4.414);
-	assert_3sig("a", ith_real(db, "SELECT a FROM clv_model"), 0.793);
-	assert_3sig("b", ith_real(db, "SELECT b FROM clv_model"), 2.426);
+	ith_assert_3sig("r", ith_real(db, "SELECT r FROM clv_model"), 0.243);
+	ith_assert_3sig("alpha", ith_real(db, "SELECT alpha FROM clv_model"), 4.414);
+	ith_assert_3sig("a", ith_real(db, "SELECT a FROM clv_model"), 0.793);
+	ith_assert_3sig("b", ith_real(db, "SELECT b FROM clv_model"), 2.426);
 	ck_assert_double_eq_tol(ith_real(db, "SELECT bgnbd_loglik FROM clv_model"),
 	    -9582.4, 0.05);
-	assert_3sig("p", ith_real(db, "SELECT p FROM clv_model"), 6.25);
-	assert_3sig("q", ith_real(db, "SELECT q FROM clv_model"), 3.74);
-	assert_3sig("gamma", ith_real(db, "SELECT gamma FROM clv_model"), 15.44);
+	ith_assert_3sig("p", ith_real(db, "SELECT p FROM clv_model"), 6.25);
+	ith_assert_3sig("q", ith_real(db, "SELECT q FROM clv_model"), 3.74);
+	ith_assert_3sig("gamma", ith_real(db, "SELECT gamma FROM clv_model"), 15.44);
 	/*
 	 * Sample customer 1 (x = 2, t_x = 30.43, T = 38.86): the purchases of
 	 * 1997-01-01, 01-18 and 08-02 are three order days; the later ones
