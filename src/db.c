@@ -136,6 +136,13 @@ db_rollback(struct db *db)
 enum ts_rc
 db_query_int64(struct db *db, const char *sql, sqlite3_int64 *out)
 {
+	return db_query_int64_with(db, sql, 0, out);
+}
+
+enum ts_rc
+db_query_int64_with(struct db *db, const char *sql, sqlite3_int64 arg,
+    sqlite3_int64 *out)
+{
 	sqlite3_stmt *stmt = NULL;
 	enum ts_rc rc;
 	int src;
@@ -144,6 +151,8 @@ db_query_int64(struct db *db, const char *sql, sqlite3_int64 *out)
 	if ((rc = db_rc(sqlite3_prepare_v2(db->handle, sql, -1, &stmt,
 	    NULL))) != TS_OK)
 		goto out;
+	if (sqlite3_bind_parameter_count(stmt) > 0)
+		(void)sqlite3_bind_int64(stmt, 1, arg);
 	src = sqlite3_step(stmt);
 	if (src == SQLITE_ROW)
 		*out = sqlite3_column_int64(stmt, 0);

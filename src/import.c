@@ -426,16 +426,9 @@ import_finish(struct import *imp, struct db *db, int64_t now, bool interrupted)
 static json_int_t
 count_of(struct db *db, const char *sql, int64_t run_id)
 {
-	sqlite3_stmt *st = NULL;
-	json_int_t n = 0;
+	sqlite3_int64 n;
 
-	if (sqlite3_prepare_v2(db_handle(db), sql, -1, &st, NULL) == SQLITE_OK) {
-		(void)sqlite3_bind_int64(st, 1, run_id);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int64(st, 0);
-	}
-	(void)sqlite3_finalize(st);
-	return n;
+	return db_query_int64_with(db, sql, run_id, &n) == TS_OK ? n : 0;
 }
 
 enum ts_rc

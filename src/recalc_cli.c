@@ -90,17 +90,9 @@ prepare(struct db *db, const char *sql, sqlite3_stmt **st)
 static long long
 count_at(struct db *db, const char *sql, int64_t t)
 {
-	sqlite3_stmt *st = NULL;
-	long long n = -1;
+	sqlite3_int64 n;
 
-	if (prepare(db, sql, &st) == 0) {
-		if (sqlite3_bind_parameter_count(st) > 0)
-			(void)sqlite3_bind_int64(st, 1, t);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int64(st, 0);
-	}
-	(void)sqlite3_finalize(st);
-	return n;
+	return db_query_int64_with(db, sql, t, &n) == TS_OK ? n : -1;
 }
 
 static void

@@ -47,6 +47,10 @@ void db_rollback(struct db *db);
  */
 enum ts_rc db_query_int64(struct db *db, const char *sql, sqlite3_int64 *out);
 
+/* The same with ?1 bound to arg when sql has a parameter. */
+enum ts_rc db_query_int64_with(struct db *db, const char *sql,
+    sqlite3_int64 arg, sqlite3_int64 *out);
+
 /*
  * The kv table (0002): small daemon state such as the store currency or the
  * reconciler's watermark. db_kv_get copies the value into buf (TS_ERR_NOTFOUND
