@@ -139,7 +139,7 @@ admin_th_start(struct admin_th *a, const char *overrides, const char *seed_sql)
 		fprintf(stderr, "admin_th_start: daemon did not start\n");
 		abort();
 	}
-	for (int i = 0; i < 750 && a->port == 0; i++) {
+	for (long i = 0; i < th_scaled_ms(15000) / 20 && a->port == 0; i++) {
 		if ((a->port = admin_port_from_log(a->d.log_path)) == 0)
 			nanosleep(&nap, NULL);
 	}
