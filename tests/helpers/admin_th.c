@@ -159,8 +159,11 @@ admin_th_stop_daemon(struct admin_th *a)
 void
 admin_th_stop(struct admin_th *a)
 {
-	if (a->d.pid > 0)
-		(void)th_daemon_stop(&a->d);
+	/* Exit 0 after a clean stop, also under valgrind (error exit code). */
+	if (a->d.pid > 0 && th_daemon_stop(&a->d) != 0) {
+		fprintf(stderr, "admin_th_stop: the daemon did not exit 0\n");
+		abort();
+	}
 	free(a->conf);
 	th_rmrf(a->dir);
 	a->conf = NULL;
