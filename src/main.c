@@ -213,6 +213,24 @@ notify_tick(struct worker *worker, struct db *db, bool watchdog)
 		(void)notify_watchdog();
 }
 
+/*
+ * Every status tick: when nothing is being handled, pooled admin
+ * connections unused for a minute close, so the daemon idles small after
+ * a burst.
+ */
+static void
+release_idle(struct http_server *webhook, struct admin_api *admin,
+    struct worker *worker)
+{
+	struct worker_status ws;
+
+	worker_get_status(worker, &ws);
+	if (http_server_in_flight(webhook) > 0 ||
+	    admin_api_in_flight(admin) > 0 || ws.in_progress > 0)
+		return;
+	admin_api_release_idle(admin, ADMIN_API_POOL_IDLE_S);
+}
+
 static void
 reload(const char *path, struct db *db)
 {
@@ -320,8 +338,10 @@ run(const char *config_path, struct config *cfg)
 	notify_tick(worker, mdb, wd_usec > 0);
 	for (;;) {
 		if ((sig = sigtimedwait(&set, NULL, &period)) < 0) {
-			if (errno == EAGAIN)
+			if (errno == EAGAIN) {
 				notify_tick(worker, mdb, wd_usec > 0);
+				release_idle(webhook, admin, worker);
+			}
 			continue;
 		}
 		if (sig == SIGHUP) {
