@@ -22,6 +22,7 @@
 #include "tracksies/import_cli.h"
 #include "tracksies/intake.h"
 #include "tracksies/log.h"
+#include "tracksies/mem.h"
 #include "tracksies/migrate.h"
 #include "tracksies/notify.h"
 #include "tracksies/profile.h"
@@ -215,8 +216,8 @@ notify_tick(struct worker *worker, struct db *db, bool watchdog)
 
 /*
  * Every status tick: when nothing is being handled, pooled admin
- * connections unused for a minute close, so the daemon idles small after
- * a burst.
+ * connections unused for a minute close and the pages malloc holds free
+ * go back to the system, so the daemon idles small after a burst.
  */
 static void
 release_idle(struct http_server *webhook, struct admin_api *admin,
@@ -229,6 +230,7 @@ release_idle(struct http_server *webhook, struct admin_api *admin,
 	    admin_api_in_flight(admin) > 0 || ws.in_progress > 0)
 		return;
 	admin_api_release_idle(admin, ADMIN_API_POOL_IDLE_S);
+	mem_release_idle();
 }
 
 static void
@@ -389,6 +391,7 @@ main(int argc, char **argv)
 	struct config *cfg = NULL;
 	int check_only = 0, import = 0, register_hooks = 0, opt, status;
 
+	mem_init();
 	while ((opt = getopt_long(argc, argv, "c:nVh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;
