@@ -5,7 +5,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 if [ "${BUILD:-1}" = 1 ]; then
   # Tests ON: the fake store is built with them (bench/intake turns them off).
-  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DTS_BUILD_TESTS=ON >/dev/null
+  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DTS_BUILD_TESTS=ON -DTS_BUILD_BENCH=ON >/dev/null
   cmake --build build-bench -j"$(nproc)" --target tracksiesd fakewc >/dev/null
 fi
 daemon=$root/build-bench/tracksiesd

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev
   libjansson-dev check
-  sqlite3 openssl curl wrk python3 python3-yaml
+  sqlite3 openssl curl wrk python3 python3-yaml valgrind
 )
 
 missing=()

@@ -40,10 +40,11 @@ struct admin_api {
 	struct import_slot import;	/* POST/GET /v1/import */
 	pthread_mutex_t lock;
 	pthread_cond_t available;
-	struct db **dbs;		/* every pooled connection */
-	struct db **idle;		/* guarded by lock: free connections */
-	size_t n_dbs;
+	struct db **idle;		/* guarded by lock: free connections, a stack */
+	int64_t *idle_since;		/* guarded by lock: when each was given back */
 	size_t n_idle;			/* guarded by lock */
+	size_t n_open;			/* guarded by lock: open or being opened */
+	size_t max_open;
 };
 
 struct queue *
@@ -121,17 +122,63 @@ static const char pool_pragmas[] =
 	"PRAGMA mmap_size=2147418112;"
 	"PRAGMA temp_store=MEMORY;";
 
-static struct db *
-pool_take(struct admin_api *api)
+static int64_t
+mono_s(void)
 {
-	struct db *db;
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+static enum ts_rc
+pool_open(struct admin_api *api, struct db **out, char **errmsg)
+{
+	struct db *db = NULL;
+	enum ts_rc rc;
+
+	*out = NULL;
+	if ((rc = db_open(api->cfg->db_path, &db, errmsg)) != TS_OK)
+		return rc;
+	if ((rc = db_exec(db, pool_pragmas)) != TS_OK) {
+		db_close(db);
+		return rc;
+	}
+	*out = db;
+	return TS_OK;
+}
+
+/*
+ * A pooled connection costs ~210 KB (the parsed schema, pager, page cache)
+ * before it reads anything: one is opened at start, more when requests
+ * overlap, and admin_api_release_idle closes them again.
+ *
+ * A free connection, or a new one while fewer than max_open are open;
+ * otherwise wait for one. TS_OK, or the reason a new one could not be
+ * opened. Any request thread.
+ */
+static enum ts_rc
+pool_take(struct admin_api *api, struct db **out)
+{
+	enum ts_rc rc;
 
 	(void)pthread_mutex_lock(&api->lock);
-	while (api->n_idle == 0)
+	while (api->n_idle == 0 && api->n_open >= api->max_open)
 		(void)pthread_cond_wait(&api->available, &api->lock);
-	db = api->idle[--api->n_idle];
+	if (api->n_idle > 0) {
+		*out = api->idle[--api->n_idle];
+		(void)pthread_mutex_unlock(&api->lock);
+		return TS_OK;
+	}
+	api->n_open++;		/* the one opened below */
 	(void)pthread_mutex_unlock(&api->lock);
-	return db;
+	if ((rc = pool_open(api, out, NULL)) != TS_OK) {
+		(void)pthread_mutex_lock(&api->lock);
+		api->n_open--;
+		(void)pthread_cond_signal(&api->available);
+		(void)pthread_mutex_unlock(&api->lock);
+	}
+	return rc;
 }
 
 static void
@@ -140,9 +187,49 @@ pool_give(struct admin_api *api, struct db *db)
 	/* A handler that failed mid-transaction must not leak it. */
 	db_rollback(db);
 	(void)pthread_mutex_lock(&api->lock);
+	api->idle_since[api->n_idle] = mono_s();
 	api->idle[api->n_idle++] = db;
 	(void)pthread_cond_signal(&api->available);
 	(void)pthread_mutex_unlock(&api->lock);
+}
+
+size_t
+admin_api_pool_size(struct admin_api *api)
+{
+	size_t n;
+
+	(void)pthread_mutex_lock(&api->lock);
+	n = api->n_open;
+	(void)pthread_mutex_unlock(&api->lock);
+	return n;
+}
+
+void
+admin_api_release_idle(struct admin_api *api, int64_t unused_s)
+{
+	struct db *stale[DEFAULT_THREADS * 4];
+	size_t n_stale = 0;
+	int64_t now = mono_s();
+
+	if (api == NULL)
+		return;
+	(void)pthread_mutex_lock(&api->lock);
+	/* The stack's bottom is the connection given back longest ago. */
+	while (api->n_idle > 1 && n_stale < sizeof(stale) / sizeof(stale[0]) &&
+	    now - api->idle_since[0] >= unused_s) {
+		stale[n_stale++] = api->idle[0];
+		api->n_idle--;
+		api->n_open--;
+		memmove(api->idle, api->idle + 1, api->n_idle * sizeof(*api->idle));
+		memmove(api->idle_since, api->idle_since + 1,
+		    api->n_idle * sizeof(*api->idle_since));
+	}
+	/* The one kept gives back its page cache; nobody can take it now. */
+	if (api->n_idle == 1 && now - api->idle_since[0] >= unused_s)
+		(void)sqlite3_db_release_memory(db_handle(api->idle[0]));
+	(void)pthread_mutex_unlock(&api->lock);
+	for (size_t i = 0; i < n_stale; i++)
+		db_close(stale[i]);
 }
 
 /* ---- responses and input helpers --------------------------------------- */
@@ -684,6 +771,7 @@ handle(void *ctx, const struct http_request *req, struct http_response *resp)
 	const char *actor;
 	int64_t started = now_ms(), ids[2];
 	int m = method_index(req->method);
+	enum ts_rc rc;
 
 	r.now = (int64_t)time(NULL);
 	if (strcmp(req->path, "/healthz") == 0) {
@@ -693,7 +781,10 @@ handle(void *ctx, const struct http_request *req, struct http_response *resp)
 			resp->allow = "GET";
 			return;
 		}
-		r.db = pool_take(api);
+		if ((rc = pool_take(api, &r.db)) != TS_OK) {
+			admin_api_db_fail(&r, rc, "open");
+			return;
+		}
 		admin_sync_healthz(&r);
 		pool_give(api, r.db);
 		return;
@@ -709,7 +800,10 @@ handle(void *ctx, const struct http_request *req, struct http_response *resp)
 			    "missing or wrong bearer token");
 			return;
 		}
-		r.db = pool_take(api);
+		if ((rc = pool_take(api, &r.db)) != TS_OK) {
+			admin_api_db_fail(&r, rc, "open");
+			return;
+		}
 		admin_sync_metrics(&r);
 		pool_give(api, r.db);
 		return;
@@ -747,7 +841,10 @@ handle(void *ctx, const struct http_request *req, struct http_response *resp)
 	r.actor = actor;
 	r.id = ids[0];
 	r.sub_id = ids[1];
-	r.db = pool_take(api);
+	if ((rc = pool_take(api, &r.db)) != TS_OK) {
+		admin_api_db_fail(&r, rc, "open");
+		return;
+	}
 	load_store_settings(&r);
 	route->fn[m](&r);
 	pool_give(api, r.db);
@@ -781,10 +878,11 @@ free_api(struct admin_api *api)
 		return;
 	/* An import in flight stops at its checkpoint and resumes next time. */
 	import_slot_fini(&api->import);
-	for (size_t i = 0; i < api->n_dbs; i++)
-		db_close(api->dbs[i]);
-	free(api->dbs);
+	/* The listener has stopped: every connection is back in the pool. */
+	for (size_t i = 0; i < api->n_idle; i++)
+		db_close(api->idle[i]);
 	free(api->idle);
+	free(api->idle_since);
 	(void)pthread_cond_destroy(&api->available);
 	(void)pthread_mutex_destroy(&api->lock);
 	free(api);
@@ -813,26 +911,21 @@ admin_api_start(const struct admin_api_options *opt, struct admin_api **out,
 	import_slot_init(&api->import);
 	(void)pthread_mutex_init(&api->lock, NULL);
 	(void)pthread_cond_init(&api->available, NULL);
-	if ((api->dbs = calloc(threads, sizeof(*api->dbs))) == NULL ||
-	    (api->idle = calloc(threads, sizeof(*api->idle))) == NULL) {
+	api->max_open = threads;
+	if ((api->idle = calloc(threads, sizeof(*api->idle))) == NULL ||
+	    (api->idle_since = calloc(threads, sizeof(*api->idle_since))) == NULL) {
 		rc = TS_ERR_NOMEM;
 		goto fail;
 	}
-	for (unsigned i = 0; i < threads; i++) {
-		struct db *db = NULL;
-		if ((rc = db_open(opt->cfg->db_path, &db, &err)) != TS_OK) {
-			set_errmsg(errmsg, "admin: cannot open the database", err);
-			free(err);
-			goto fail;
-		}
-		api->dbs[api->n_dbs++] = db;
-		api->idle[api->n_idle++] = db;
-		if ((rc = db_exec(db, pool_pragmas)) != TS_OK) {
-			set_errmsg(errmsg, "admin: cannot set up a connection",
-			    rc_name(rc));
-			goto fail;
-		}
+	/* One now, so that an unusable database fails the start; more on demand. */
+	if ((rc = pool_open(api, &api->idle[0], &err)) != TS_OK) {
+		set_errmsg(errmsg, "admin: cannot open the database",
+		    err != NULL ? err : rc_name(rc));
+		free(err);
+		goto fail;
 	}
+	api->idle_since[0] = mono_s();
+	api->n_idle = api->n_open = 1;
 	hopt.name = "admin";
 	hopt.listen = opt->cfg->admin_listen;
 	hopt.max_body_bytes = opt->max_body_bytes > 0 ? opt->max_body_bytes :

@@ -18,14 +18,19 @@ struct db {
 
 /*
  * synchronous=FULL: a 2xx to WooCommerce promises that the event survives a
- * power cut, not only a crash of this process. The busy timeout covers the
- * short write transactions of the other threads and of --import.
+ * power cut, not only a crash of this process.
  */
 static const char connection_pragmas[] =
 	"PRAGMA journal_mode=WAL;"
 	"PRAGMA synchronous=FULL;"
-	"PRAGMA foreign_keys=ON;"
-	"PRAGMA busy_timeout=10000;";
+	"PRAGMA foreign_keys=ON;";
+
+/*
+ * Covers the short write transactions of the other threads and of --import.
+ * Set before the pragmas: journal_mode=WAL needs a lock too, and without a
+ * timeout it fails at once while another process holds one.
+ */
+#define BUSY_TIMEOUT_MS 10000
 
 enum ts_rc
 db_rc(int sqlite_rc)
@@ -73,6 +78,7 @@ db_open(const char *path, struct db **out, char **errmsg)
 		goto fail;
 	}
 	(void)sqlite3_extended_result_codes(db->handle, 1);
+	(void)sqlite3_busy_timeout(db->handle, BUSY_TIMEOUT_MS);
 	if ((src = sqlite3_exec(db->handle, connection_pragmas, NULL, NULL,
 	    NULL)) != SQLITE_OK) {
 		rc = TS_ERR_IO;

@@ -22,6 +22,7 @@
 #include "tracksies/import_cli.h"
 #include "tracksies/intake.h"
 #include "tracksies/log.h"
+#include "tracksies/mem.h"
 #include "tracksies/migrate.h"
 #include "tracksies/notify.h"
 #include "tracksies/profile.h"
@@ -245,6 +246,25 @@ notify_tick(struct worker *worker, struct db *db, bool watchdog)
 		(void)notify_watchdog();
 }
 
+/*
+ * Every status tick: when nothing is being handled, pooled admin
+ * connections unused for a minute close and the pages malloc holds free
+ * go back to the system, so the daemon idles small after a burst.
+ */
+static void
+release_idle(struct http_server *webhook, struct admin_api *admin,
+    struct worker *worker)
+{
+	struct worker_status ws;
+
+	worker_get_status(worker, &ws);
+	if (http_server_in_flight(webhook) > 0 ||
+	    admin_api_in_flight(admin) > 0 || ws.in_progress > 0)
+		return;
+	admin_api_release_idle(admin, ADMIN_API_POOL_IDLE_S);
+	mem_release_idle();
+}
+
 static void
 reload(const char *path, struct db *db)
 {
@@ -352,8 +372,10 @@ run(const char *config_path, struct config *cfg)
 	notify_tick(worker, mdb, wd_usec > 0);
 	for (;;) {
 		if ((sig = sigtimedwait(&set, NULL, &period)) < 0) {
-			if (errno == EAGAIN)
+			if (errno == EAGAIN) {
 				notify_tick(worker, mdb, wd_usec > 0);
+				release_idle(webhook, admin, worker);
+			}
 			continue;
 		}
 		if (sig == SIGHUP) {
@@ -405,6 +427,7 @@ main(int argc, char **argv)
 	int64_t as_of = 0;
 	int check_only = 0, import = 0, register_hooks = 0, recalc = 0, opt, status;
 
+	mem_init();
 	while ((opt = getopt_long(argc, argv, "c:nVh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;

@@ -387,6 +387,8 @@ reconcile_main(void *arg)
 	sleep_for(r, FIRST_RUN_S);
 	while (!atomic_load(&r->stop)) {
 		run_once(r);
+		/* Rounds are minutes apart: keep no page cache between them. */
+		(void)sqlite3_db_release_memory(db_handle(r->db));
 		sleep_for(r, r->cfg->reconcile_interval_s);
 	}
 	return NULL;

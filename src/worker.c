@@ -50,6 +50,13 @@
  * order goes at once (nothing in flight).
  */
 #define LINGER_MS 1500
+/*
+ * After this long with nothing in hand, a page cache larger than
+ * IDLE_CACHE_BYTES is released: the pages read for a burst are not kept
+ * while the daemon idles (they are read again if needed).
+ */
+#define IDLE_RELEASE_S 10
+#define IDLE_CACHE_BYTES (256 * 1024)
 
 /* One row of the claim query. */
 struct claimed {
@@ -120,6 +127,7 @@ struct worker {
 	struct tags_recalc *tags;	/* tags, RFM, automatic statuses per customer */
 	struct alert_smtp smtp;		/* Do-Not-Serve alerts */
 	int64_t recalc_retry_at;	/* after a failed full recalculation */
+	int64_t busy_at;		/* last second with jobs or requests */
 	struct wc_client *products;	/* one-at-a-time client for product look-ups */
 
 	/* status, guarded by lock */
@@ -1244,6 +1252,22 @@ dispatch(struct worker *w, struct wc_call *c)
 	wc_call_free(c);
 }
 
+static void
+release_idle_cache(struct worker *w, int64_t now)
+{
+	int used = 0, high = 0;
+
+	if (w->n_jobs > 0 || wc_client_in_flight(w->wc) > 0) {
+		w->busy_at = now;
+		return;
+	}
+	if (now - w->busy_at < IDLE_RELEASE_S ||
+	    sqlite3_db_status(db_handle(w->db), SQLITE_DBSTATUS_CACHE_USED,
+	    &used, &high, 0) != SQLITE_OK || used <= IDLE_CACHE_BYTES)
+		return;
+	(void)sqlite3_db_release_memory(db_handle(w->db));
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -1280,6 +1304,7 @@ worker_main(void *arg)
 			if (features_get(w->db, FEATURE_TAGS, &on) == TS_OK)
 				w->tags_on = on;
 			background_jobs(w, now);
+			release_idle_cache(w, now);
 			last_checkpoint = now;
 		}
 		if (w->import == NULL && !w->sync_off && now >= w->store_ready_at &&

@@ -27,12 +27,12 @@ struct admin_api_options {
 	const struct intake_counters *intake;	/* /metrics; may be NULL */
 	int64_t started_at;		/* unix seconds, for /metrics */
 	size_t max_body_bytes;		/* 0: 1 MiB */
-	unsigned threads;		/* request threads and pooled connections; 0: 8 */
+	unsigned threads;		/* request threads and most pooled connections; 0: 8 */
 };
 
 /*
- * Open the connection pool on cfg->db_path (already migrated) and start
- * listening. Everything in opt is borrowed and must outlive the API. On
+ * Open the first pooled connection on cfg->db_path (already migrated; more
+ * are opened as requests need them) and start listening. Everything in opt is borrowed and must outlive the API. On
  * TS_OK *out belongs to the caller (admin_api_stop). TS_ERR_INVALID for an
  * unusable listen address, TS_ERR_IO when the database cannot be opened or
  * the address cannot be bound; *errmsg (may be NULL) then gets an owned
@@ -46,6 +46,19 @@ uint16_t admin_api_port(const struct admin_api *api);
 
 /* Requests being handled right now. */
 unsigned admin_api_in_flight(const struct admin_api *api);
+
+/* Pooled connections open now (in use or free). */
+size_t admin_api_pool_size(struct admin_api *api);
+
+/*
+ * Close the pooled connections unused for unused_s seconds, all but one,
+ * and let that one give back its page cache if it too was unused that
+ * long: an idle daemon holds one connection, not one per request thread.
+ * NULL is a no-op. Any thread (main calls it on its status tick with
+ * ADMIN_API_POOL_IDLE_S).
+ */
+#define ADMIN_API_POOL_IDLE_S 60
+void admin_api_release_idle(struct admin_api *api, int64_t unused_s);
 
 /*
  * Stop accepting, let requests being handled finish (up to 10 s), close the

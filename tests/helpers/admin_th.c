@@ -142,7 +142,7 @@ admin_th_start(struct admin_th *a, const char *overrides, const char *seed_sql)
 		fprintf(stderr, "admin_th_start: daemon did not start\n");
 		abort();
 	}
-	for (int i = 0; i < 750 && a->port == 0; i++) {
+	for (long i = 0; i < th_scaled_ms(15000) / 20 && a->port == 0; i++) {
 		if ((a->port = admin_port_from_log(a->d.log_path)) == 0)
 			nanosleep(&nap, NULL);
 	}
@@ -162,8 +162,11 @@ admin_th_stop_daemon(struct admin_th *a)
 void
 admin_th_stop(struct admin_th *a)
 {
-	if (a->d.pid > 0)
-		(void)th_daemon_stop(&a->d);
+	/* Exit 0 after a clean stop, also under valgrind (error exit code). */
+	if (a->d.pid > 0 && th_daemon_stop(&a->d) != 0) {
+		fprintf(stderr, "admin_th_stop: the daemon did not exit 0\n");
+		abort();
+	}
 	free(a->conf);
 	th_rmrf(a->dir);
 	a->conf = NULL;

@@ -23,6 +23,51 @@
 #include <openssl/hmac.h>
 #include <sqlite3.h>
 
+double
+th_time_factor(void)
+{
+	const char *v = getenv("TS_TEST_TIME_FACTOR");
+	double f = v != NULL ? strtod(v, NULL) : 1.0;
+
+	return f >= 1.0 ? f : 1.0;
+}
+
+long
+th_scaled_ms(long ms)
+{
+	return (long)((double)ms * th_time_factor());
+}
+
+void
+th_nap_ms(long ms)
+{
+	long scaled = th_scaled_ms(ms);
+	struct timespec ts = { scaled / 1000, (scaled % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+void
+th_exec_daemon(const char *const argv[])
+{
+	const char *wrapper = getenv("TS_DAEMON_WRAPPER");
+	const char *args[64];
+	char *words = NULL, *save = NULL;
+	size_t n = 0;
+
+	if (wrapper != NULL && *wrapper != '\0' && (words = strdup(wrapper)) != NULL)
+		for (char *w = strtok_r(words, " ", &save); w != NULL && n < 32;
+		    w = strtok_r(NULL, " ", &save))
+			args[n++] = w;
+	args[n++] = TS_DAEMON_PATH;
+	for (size_t i = 1; argv[i] != NULL && n < 63; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	execvp(args[0], (char *const *)args);
+	_exit(127);
+}
+
 char *
 th_tmpdir(void)
 {
@@ -246,11 +291,11 @@ th_daemon_start(const char *dir, const char *config_path, struct th_daemon *d)
 		int fd = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
 			_exit(126);
-		execl(TS_DAEMON_PATH, TS_DAEMON_PATH, "--config", config_path,
-		    (char *)NULL);
-		_exit(127);
+		const char *argv[] = { TS_DAEMON_PATH, "--config", config_path,
+			NULL };
+		th_exec_daemon(argv);
 	}
-	for (int i = 0; i < 750; i++) {
+	for (long i = 0; i < th_scaled_ms(15000) / 20; i++) {
 		if ((d->webhook_port = port_from_log(d->log_path)) != 0)
 			return 0;
 		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
@@ -325,8 +370,7 @@ th_run_out(const char *const argv[], char **out, char **err)
 			dup2(ofd, STDOUT_FILENO);
 		else if (devnull >= 0)
 			dup2(devnull, STDOUT_FILENO);
-		execv(TS_DAEMON_PATH, (char *const *)argv);
-		_exit(127);
+		th_exec_daemon(argv);
 	}
 	close(fd);
 	rc = reap(pid);
@@ -385,7 +429,7 @@ th_http(uint16_t port, const char *method, const char *path,
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, th_scaled_ms(30000));
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
@@ -468,6 +512,7 @@ th_db_wait(const char *db_path, const char *sql, long long want, long timeout_ms
 	struct timespec nap = { 0, 50 * 1000 * 1000 };
 	long long v = -1;
 
+	timeout_ms = th_scaled_ms(timeout_ms);
 	for (long waited = 0; waited <= timeout_ms; waited += 50) {
 		if ((v = th_db_int(db_path, sql)) == want)
 			break;

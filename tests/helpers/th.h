@@ -15,6 +15,25 @@
 #define TH_SECRET "realwc-webhook-secret-0123456789"
 #define TH_TOKEN "test-admin-token-0123456789abcdef"
 
+/*
+ * TS_TEST_TIME_FACTOR (default 1, never less): how many times slower than
+ * native the processes under test run, e.g. 20 under valgrind
+ * (scripts/valgrind.sh). Every wait for the daemon below is scaled by it;
+ * th_scaled_ms() scales a test's own.
+ */
+double th_time_factor(void);
+long th_scaled_ms(long ms);
+/* Sleep ms times the time factor: a wait for something the daemon does. */
+void th_nap_ms(long ms);
+
+/*
+ * In a forked child: become the daemon binary with argv's arguments
+ * (argv[0] is ignored, argv is NULL-terminated). With TS_DAEMON_WRAPPER
+ * set, its space-separated words run first and are given the binary, e.g.
+ * "valgrind --error-exitcode=99 --log-file=/tmp/vg.%p". Never returns.
+ */
+void th_exec_daemon(const char *const argv[]) __attribute__((noreturn));
+
 /* A fresh directory under $TMPDIR; abort()s on failure. Free with th_rmrf. */
 char *th_tmpdir(void);
 void th_rmrf(char *dir);
@@ -49,7 +68,7 @@ struct th_daemon {
 /*
  * Start TS_DAEMON_PATH --config config_path with stderr to <dir>/daemon.log
  * and wait until it logs its webhook port. 0 on success, -1 when it exited
- * or did not get ready in 15 s.
+ * or did not get ready in 15 s (times the time factor).
  */
 int th_daemon_start(const char *dir, const char *config_path,
     struct th_daemon *d);
@@ -90,8 +109,8 @@ int th_post_webhook(uint16_t port, const char *topic, const char *delivery_id,
 uint16_t th_free_port(void);
 
 /*
- * Poll the database until sql returns want, for up to timeout_ms; returns
- * the last value seen.
+ * Poll the database until sql returns want, for up to timeout_ms (times
+ * the time factor); returns the last value seen.
  */
 long long th_db_wait(const char *db_path, const char *sql, long long want,
     long timeout_ms);

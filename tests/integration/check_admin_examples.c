@@ -196,7 +196,8 @@ START_TEST(every_operation_example_works)
 		ck_assert_int_eq(admin_th_req(&a, method, path, body, token, actor,
 		    &r), 0);
 		/* /healthz is 503 until the worker's first loop: give it time. */
-		for (int k = 0; k < 100 && token == NULL && r.status == 503; k++) {
+		for (long k = 0; k < th_scaled_ms(100) && token == NULL &&
+		    r.status == 503; k++) {
 			th_resp_free(&r);
 			nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
 			ck_assert_int_eq(admin_th_req(&a, method, path, body, token,

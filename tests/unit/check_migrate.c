@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* migrate.c and db.c: versions, idempotence, refusal of newer schemas. */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "th.h"
 #include "tracksies/db.h"
@@ -201,6 +203,41 @@ START_TEST(tag_counts_kept_by_the_old_triggers_survive_0008)
 }
 END_TEST
 
+/* Releases the other process's lock after 300 ms. */
+static void *
+commit_later(void *arg)
+{
+	nanosleep(&(struct timespec){ 0, 300 * 1000 * 1000 }, NULL);
+	ck_assert_int_eq(sqlite3_exec(arg, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	return NULL;
+}
+
+/*
+ * Someone else holds the file locked as a connection opens (the daemon
+ * and --import starting together, a reader polling a new database, an
+ * operator's sqlite3): db_open waits for the busy timeout, even for
+ * journal_mode=WAL, its first statement, instead of failing at once.
+ */
+START_TEST(open_waits_for_a_lock_held_elsewhere)
+{
+	sqlite3 *other = NULL;
+	struct db *db = NULL;
+	pthread_t t;
+	sqlite3_int64 tables = -1;
+
+	ck_assert_int_eq(sqlite3_open(db_path, &other), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(other, "CREATE TABLE t (x); BEGIN EXCLUSIVE;"
+	    " INSERT INTO t VALUES (1)", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(pthread_create(&t, NULL, commit_later, other), 0);
+	ck_assert_int_eq(db_open(db_path, &db, NULL), TS_OK);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(db_query_int64(db, "SELECT count(*) FROM t", &tables), TS_OK);
+	ck_assert_int_eq(tables, 1);
+	db_close(db);
+	sqlite3_close(other);
+}
+END_TEST
+
 static Suite *
 migrate_suite(void)
 {
@@ -215,6 +252,7 @@ migrate_suite(void)
 	tcase_add_test(tc, connection_uses_wal_and_foreign_keys_and_private_file);
 	tcase_add_test(tc, unopenable_path_is_an_io_error_with_a_message);
 	tcase_add_test(tc, tag_counts_kept_by_the_old_triggers_survive_0008);
+	tcase_add_test(tc, open_waits_for_a_lock_held_elsewhere);
 	suite_add_tcase(s, tc);
 	return s;
 }
