@@ -35,7 +35,6 @@
 
 #define EXIT_CONFIG 78		/* EX_CONFIG from sysexits.h */
 #define EXIT_DATAERR 65		/* EX_DATAERR: the database is newer than this binary */
-#define WEBHOOK_THREADS 4	/* request threads; none waits for a commit */
 #define DRAIN_MS 10000
 #define STATUS_PERIOD_S 10	/* STATUS= refresh; shorter when the watchdog asks */
 /*
@@ -336,7 +335,7 @@ run(const char *config_path, struct config *cfg)
 	wopt.name = "webhook";
 	wopt.listen = cfg->webhook_listen;
 	wopt.max_body_bytes = cfg->max_body_bytes;
-	wopt.threads = WEBHOOK_THREADS;
+	wopt.threads = INTAKE_THREADS;
 	wopt.handler = intake_handle;
 	wopt.ctx = &intake;
 	if (http_server_start(&wopt, &webhook, &err) != TS_OK) {

@@ -2,7 +2,7 @@
 /*
  * The transport limit for the intake benchmark: a bare libmicrohttpd
  * responder with the daemon's threading (internal polling thread, epoll, a
- * pool of 16) that reads and discards the POST body and answers 200
+ * pool of INTAKE_THREADS) that reads and discards the POST body and answers 200
  * {"status":"queued"}. No verification, no parsing, no storage, no logging.
  *
  * usage: bare PORT      binds 127.0.0.1:PORT (0 picks one), prints
@@ -21,7 +21,8 @@
 
 #include <microhttpd.h>
 
-#define BARE_THREADS 16		/* WEBHOOK_THREADS in src/main.c */
+#include "tracksies/intake.h"
+
 
 static const char reply[] = "{\"status\":\"queued\"}";
 
@@ -105,7 +106,7 @@ main(int argc, char **argv)
 	    access_handler, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)BARE_THREADS,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)INTAKE_THREADS,
 	    MHD_OPTION_CONNECTION_TIMEOUT, 60u,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
 	    MHD_OPTION_END);

@@ -15,6 +15,13 @@
 
 struct queue;
 
+/*
+ * Request threads of the webhook listener. None waits for a commit (a
+ * request waits suspended, queue.c commits), so a few serve many
+ * connections; bench/intake/bare.c uses the same number.
+ */
+#define INTAKE_THREADS 4
+
 /* Counters by outcome, readable from any thread. */
 struct intake_counters {
 	atomic_uint_fast64_t by_verdict[WEBHOOK_BAD_SIGNATURE + 1];
