@@ -20,6 +20,8 @@ struct db {
  * synchronous=FULL: a 2xx to WooCommerce promises that the event survives a
  * power cut, not only a crash of this process. The busy timeout covers the
  * short write transactions of the other threads and of --import.
+ * foreign_keys=ON everywhere, except on a connection while it runs a full
+ * recalculation (decision 28, tags_recalc.c), which sets it back after.
  */
 static const char connection_pragmas[] =
 	"PRAGMA journal_mode=WAL;"
