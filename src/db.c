@@ -19,6 +19,8 @@ struct db {
 /*
  * synchronous=FULL: a 2xx to WooCommerce promises that the event survives a
  * power cut, not only a crash of this process.
+ * foreign_keys=ON everywhere, except on a connection while it runs a full
+ * recalculation (decision 28, tags_recalc.c), which sets it back after.
  */
 static const char connection_pragmas[] =
 	"PRAGMA journal_mode=WAL;"

@@ -13,11 +13,16 @@
  * written. A chunk writes them one statement per tag and kind of change,
  * fed a JSON array of ids (a statement per row costs half as much again).
  * customers.tag_count, which the admin API sorts and filters by, is then
- * recounted from customer_tags once per customer whose tags changed, in
- * the same transaction: no trigger rewrites the customer's row for every
- * tag earned or lost. The view reads its clock from intel_state.as_of,
- * which is set only inside our own transactions and cleared before they
- * end, so other connections always see the wall clock.
+ * written once per customer whose tags changed, in the same transaction:
+ * no trigger rewrites the customer's row for every tag earned or lost. A
+ * chunk computes it in C: the rows it merged (every row the customer has
+ * with lost_at IS NULL, of any tag, known to the catalogue or not) plus
+ * what it earns and revives, less what it loses, which are exactly the
+ * rows its statements then change (an earn that met a row would fail the
+ * primary key and the chunk). One customer recounts it from the rows.
+ * The view reads its clock from intel_state.as_of, which is set only
+ * inside our own transactions and cleared before they end, so other
+ * connections always see the wall clock.
  *
  * A full recalculation reads every counted order in one read transaction
  * (no lock held against the worker), learns the RFM thresholds and the
@@ -44,7 +49,7 @@
 enum t_stmt {
 	T_GEN, T_CLOCK, T_TICK, T_UNCLOCK, T_HELD, T_EARN, T_LOSE,
 	T_HELD_RANGE, T_STATE_RANGE, T_NOTE, T_EARN_MANY, T_REVIVE_MANY,
-	T_LOSE_MANY, T_RECOUNT, T_RECOUNT_MANY, T_COUNT
+	T_LOSE_MANY, T_RECOUNT, T_SET_COUNT_MANY, T_COUNT
 };
 
 static const char *const t_sql[T_COUNT] = {
@@ -79,13 +84,13 @@ static const char *const t_sql[T_COUNT] = {
 	[T_LOSE_MANY] = "UPDATE customer_tags SET lost_at = ?2 WHERE tag_id = ?3"
 	    " AND lost_at IS NULL AND customer_id IN (SELECT value FROM"
 	    " json_each(?1))",
-	/* Tags held, from the rows: of one customer, or of a JSON id array. */
+	/* Tags held by one customer, recounted from the rows. */
 	[T_RECOUNT] = "UPDATE customers SET tag_count = (SELECT count(*) FROM"
 	    " customer_tags AS t WHERE t.customer_id = customers.id AND"
 	    " t.lost_at IS NULL) WHERE id = ?1",
-	[T_RECOUNT_MANY] = "UPDATE customers SET tag_count = (SELECT count(*) FROM"
-	    " customer_tags AS t WHERE t.customer_id = customers.id AND"
-	    " t.lost_at IS NULL) WHERE id IN (SELECT value FROM json_each(?1))",
+	/* Tags held, computed by the chunk: ?2 for a JSON array of ids. */
+	[T_SET_COUNT_MANY] = "UPDATE customers SET tag_count = ?2"
+	    " WHERE id IN (SELECT value FROM json_each(?1))",
 };
 
 /* A tag to earn (new, or again) or lose, found while scanning a chunk. */
@@ -95,6 +100,7 @@ struct change {
 	int64_t id;
 	size_t tag;
 	enum change_kind kind;
+	int64_t count;			/* chunk: tags id holds after its changes */
 };
 
 struct tags_recalc {
@@ -309,7 +315,7 @@ diff_tags(struct tags_recalc *t, int64_t id)
 			t->cap_changes = cap;
 		}
 		t->changes[t->n_changes++] = (struct change){ id, k, !earn ? CH_LOSE :
-		    t->held[k] == 0 ? CH_REVIVE : CH_EARN };
+		    t->held[k] == 0 ? CH_REVIVE : CH_EARN, 0 };
 	}
 	return TS_OK;
 }
@@ -497,26 +503,41 @@ write_changes(struct tags_recalc *t, enum change_kind kind, int64_t now)
 	return rc;
 }
 
-/* tag_count of every customer whose tags changed, recounted from the rows. */
+/*
+ * tag_count of every customer whose tags changed, as rules_over_range
+ * computed it: one statement per count (a handful of values), fed the ids.
+ */
 static enum ts_rc
-recount_changed(struct tags_recalc *t)
+write_counts(struct tags_recalc *t)
 {
-	size_t off = 1;
+	sqlite3_stmt *st = t->st[T_SET_COUNT_MANY];
+	int64_t max = 0;
+	size_t off;
 	char *json;
-	enum ts_rc rc;
+	enum ts_rc rc = TS_OK;
 
 	if (t->n_changes == 0)
 		return TS_OK;
 	if ((json = malloc(t->n_changes * 21 + 3)) == NULL)
 		return TS_ERR_NOMEM;
-	json[0] = '[';
-	/* diff_tags adds a customer's changes together, customer by customer. */
 	for (size_t i = 0; i < t->n_changes; i++)
-		if (i == 0 || t->changes[i].id != t->changes[i - 1].id)
-			off = put_id(json, off, t->changes[i].id);
-	json[off++] = ']';
-	json[off] = '\0';
-	rc = step_json(t->st[T_RECOUNT_MANY], json, off);
+		if (t->changes[i].count > max)
+			max = t->changes[i].count;
+	for (int64_t c = 0; rc == TS_OK && c <= max; c++) {
+		json[0] = '[';
+		off = 1;
+		/* diff_tags adds a customer's changes together, customer by customer. */
+		for (size_t i = 0; i < t->n_changes; i++)
+			if ((i == 0 || t->changes[i].id != t->changes[i - 1].id) &&
+			    t->changes[i].count == c)
+				off = put_id(json, off, t->changes[i].id);
+		if (off == 1)
+			continue;
+		json[off++] = ']';
+		json[off] = '\0';
+		(void)sqlite3_bind_int64(st, 2, c);
+		rc = step_json(st, json, off);
+	}
 	free(json);
 	return rc;
 }
@@ -549,7 +570,8 @@ rules_over_range(struct tags_recalc *t, int64_t lo, int64_t hi, int64_t now)
 		sr_rc = sqlite3_step(sr);
 	}
 	while (rc == TS_OK && (ev_rc = sqlite3_step(ev)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(ev, 0);
+		int64_t id = sqlite3_column_int64(ev, 0), count = 0;
+		size_t first = t->n_changes;
 		bool any = false, state = false;
 
 		for (size_t i = 0; i < t->n_rules; i++) {
@@ -558,17 +580,28 @@ rules_over_range(struct tags_recalc *t, int64_t lo, int64_t hi, int64_t now)
 		}
 		memset(t->held, -1, t->cat->n_tags + 1);
 		while (hd_rc == SQLITE_ROW && sqlite3_column_int64(hd, 0) <= id) {
-			size_t k = sqlite3_column_int64(hd, 0) < id ? t->cat->n_tags :
+			bool own = sqlite3_column_int64(hd, 0) == id;
+			size_t k = !own ? t->cat->n_tags :
 			    tag_index(t->cat, (const char *)sqlite3_column_text(hd, 1));
+			int live = sqlite3_column_int(hd, 2);
+
+			/* Every live row counts, of a tag in the catalogue or not. */
+			count += own && live == 1;
 			if (k < t->cat->n_tags)
-				t->held[k] = (signed char)sqlite3_column_int(hd, 2);
+				t->held[k] = (signed char)live;
 			hd_rc = sqlite3_step(hd);
 		}
 		while (sr_rc == SQLITE_ROW && sqlite3_column_int64(sr, 0) <= id) {
 			state |= sqlite3_column_int64(sr, 0) == id;
 			sr_rc = sqlite3_step(sr);
 		}
-		if ((rc = diff_tags(t, id)) == TS_OK && ns > 0 && (any || state))
+		if ((rc = diff_tags(t, id)) != TS_OK)
+			break;
+		for (size_t i = first; i < t->n_changes; i++)
+			count += t->changes[i].kind == CH_LOSE ? -1 : 1;
+		for (size_t i = first; i < t->n_changes; i++)
+			t->changes[i].count = count;
+		if (ns > 0 && (any || state))
 			rc = queue_status(t, id);
 	}
 	if (rc == TS_OK && ev_rc != SQLITE_DONE)
@@ -583,7 +616,7 @@ rules_over_range(struct tags_recalc *t, int64_t lo, int64_t hi, int64_t now)
 	for (int kind = CH_EARN; rc == TS_OK && kind <= CH_LOSE; kind++)
 		rc = write_changes(t, (enum change_kind)kind, now);
 	if (rc == TS_OK)
-		rc = recount_changed(t);
+		rc = write_counts(t);
 	for (size_t i = 0; rc == TS_OK && i < t->n_status; i++)
 		rc = status_decide(t->status, t->status_ids[i],
 		    t->cat->status_rules, &t->status_holds[i * ns], ns, now);
@@ -727,6 +760,7 @@ recalc_all(struct db *db, int64_t now, bool cutoff,
 	struct full f = { .now = now, .cutoff = cutoff, .progress = progress,
 	    .arg = arg };
 	sqlite3_int64 requested = 0, cache_size = 0, temp_store = 0;
+	sqlite3_int64 foreign_keys = 1;
 	char pragma[64];
 	enum ts_rc rc;
 
@@ -742,10 +776,34 @@ recalc_all(struct db *db, int64_t now, bool cutoff,
 	 * back at the end.
 	 */
 	if ((rc = db_query_int64(db, "PRAGMA cache_size", &cache_size)) != TS_OK ||
-	    (rc = db_query_int64(db, "PRAGMA temp_store", &temp_store)) != TS_OK)
+	    (rc = db_query_int64(db, "PRAGMA temp_store", &temp_store)) != TS_OK ||
+	    (rc = db_query_int64(db, "PRAGMA foreign_keys", &foreign_keys)) != TS_OK)
 		return rc;
+	/*
+	 * Decision 28 (docs/decisions.md): foreign keys are not enforced on
+	 * this connection while it recalculates, the one exception to every
+	 * connection keeping foreign_keys=ON. The checks were 6.6 % of a first
+	 * run (a b-tree descent into customers for every tag earned, metrics
+	 * row and status row). It is safe: every row the set-based statements
+	 * write is derived from existing customers and tags rows read inside
+	 * the same write transaction, which no other connection can change
+	 * under it. Metrics rows (customer_intel) are written only for a
+	 * customer found in customers just before (rfm_customer_store);
+	 * customer_tags, status_rule_state and audit_log rows only for ids
+	 * read from customer_intel, whose rows go with their customer (ON
+	 * DELETE CASCADE, enforced on every other connection). It deletes no
+	 * row that another references, so no ON DELETE action is skipped.
+	 * Nothing else uses this connection meanwhile: it belongs to the
+	 * calling thread (the worker's background job, or --recalculate),
+	 * which is inside this call, and neither progress callback touches
+	 * it. The pragma works only outside a transaction, as here and at
+	 * restore; the caller's value comes back on every path
+	 * (tests/unit/check_tags.c checks it, and foreign_key_check, after
+	 * full recalculations that succeed, stop and fail).
+	 */
 	if ((rc = db_exec(db, "PRAGMA cache_size = -" TAGS_RECALC_CACHE_KIB)) != TS_OK ||
-	    (rc = db_exec(db, "PRAGMA temp_store = MEMORY")) != TS_OK)
+	    (rc = db_exec(db, "PRAGMA temp_store = MEMORY")) != TS_OK ||
+	    (rc = db_exec(db, "PRAGMA foreign_keys = OFF")) != TS_OK)
 		goto restore;
 	if ((rc = tags_recalc_open(db, &f.t)) != TS_OK)
 		goto out;
@@ -779,6 +837,14 @@ out:
 	rfm_snapshot_free(f.snap);
 	tags_recalc_close(f.t);
 restore:
+	/* Every path ends its transactions; should one not, foreign_keys
+	 * could not be set back (the pragma is a no-op inside one). */
+	if (!sqlite3_get_autocommit(db_handle(db)))
+		db_rollback(db);
+	(void)snprintf(pragma, sizeof(pragma), "PRAGMA foreign_keys = %lld",
+	    (long long)foreign_keys);
+	if (db_exec(db, pragma) != TS_OK && rc == TS_OK)
+		rc = TS_ERR_IO;
 	(void)snprintf(pragma, sizeof(pragma), "PRAGMA cache_size = %lld",
 	    (long long)cache_size);
 	(void)db_exec(db, pragma);

@@ -71,6 +71,19 @@ wrong_tag_counts(void)
 	    " customers.id AND t.lost_at IS NULL)");
 }
 
+/*
+ * A full recalculation runs without foreign keys (decision 28): after it,
+ * on every path, they are enforced again on that connection, and no row
+ * it wrote lacks its parent.
+ */
+static void
+assert_foreign_keys_back(void)
+{
+	ck_assert_int_eq(ith_int(db, "PRAGMA foreign_keys"), 1);
+	ck_assert_int_eq(ith_int(db, "SELECT count(*) FROM"
+	    " pragma_foreign_key_check"), 0);
+}
+
 static long long
 tag_count(int64_t id)
 {
@@ -518,15 +531,25 @@ START_TEST(tag_count_follows_every_change_of_tags)
 	ck_assert_int_eq(tag(c, "big_basket"), 1);
 	ck_assert_int_eq(tag_count(c), 4);
 	ck_assert_int_eq(wrong_tag_counts(), 0);
+	/* A tag held but no longer in the catalogue counts too. */
+	ith_exec(db, "INSERT INTO customer_tags (customer_id, tag_id, earned_at)"
+	    " SELECT id, 'retired_tag', 0 FROM customers WHERE id IN (SELECT"
+	    " customer_id FROM customer_tags WHERE tag_id = 'big_basket');"
+	    " UPDATE customers SET tag_count = tag_count + 1 WHERE id IN (SELECT"
+	    " customer_id FROM customer_tags WHERE tag_id = 'retired_tag')");
+	ck_assert_int_eq(tag_count(c), 5);
+	ck_assert_int_eq(wrong_tag_counts(), 0);
 
 	/* A full run: everyone counted, and losses (recent) counted down. */
 	ck_assert_int_eq(tags_recalc_all(db, T0 + 40 * DAY, NULL, NULL), TS_OK);
+	assert_foreign_keys_back();
 	ck_assert_int_eq(tag(c, "recent"), 0);
 	ck_assert_int_eq(wrong_tag_counts(), 0);
-	ck_assert_int_eq(tag_count(c), 3);
+	ck_assert_int_eq(tag_count(c), 4);		/* with retired_tag */
 	ck_assert_int_eq(tag_count(other), 1);		/* first_order */
 	/* Nothing changes the next day: nothing is rewritten. */
 	ck_assert_int_eq(tags_recalc_all(db, T0 + 41 * DAY, NULL, NULL), TS_OK);
+	assert_foreign_keys_back();
 	ck_assert_int_eq(wrong_tag_counts(), 0);
 }
 END_TEST
@@ -685,6 +708,7 @@ START_TEST(recalc_all_on_100000_customers_reports_progress)
 	ith_exec(db, "COMMIT");
 
 	ck_assert_int_eq(tags_recalc_all(db, T0 + 720 * DAY, on_progress, &p), TS_OK);
+	assert_foreign_keys_back();
 	ck_assert(p.monotone);
 	ck_assert_int_eq(p.total, 100000);
 	ck_assert_int_eq(p.last_done, 100000);
@@ -706,6 +730,7 @@ START_TEST(recalc_all_on_100000_customers_reports_progress)
 	    TS_ERR_TRANSIENT);
 	ck_assert_int_eq(ith_int(db, "SELECT recalc_phase = 'stopped' FROM"
 	    " intel_state"), 1);
+	assert_foreign_keys_back();
 }
 END_TEST
 
@@ -724,6 +749,7 @@ START_TEST(a_rule_failing_at_run_time_keeps_nothing_of_the_recalc)
 	ck_assert_int_eq(tags_recalc_all(db, T0, NULL, NULL), TS_ERR_INVALID);
 	ck_assert_int_eq(ith_int(db, "SELECT recalc_phase = 'failed'"
 	    " FROM intel_state"), 1);
+	assert_foreign_keys_back();
 }
 END_TEST
 
