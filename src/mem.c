@@ -15,10 +15,12 @@ mem_init(void)
 {
 #ifdef __GLIBC__
 	/*
-	 * 64 webhook and 8 admin request threads would get 16 arenas on 2
-	 * cores, each holding a few hundred KB once used. Two are enough:
-	 * small allocations come from each thread's cache without an arena's
-	 * lock, and the intake benchmark shows no loss (performance.md).
+	 * glibc gives each thread that meets a locked arena a new one, up to
+	 * 8 per core; the request threads of both listeners, the committer,
+	 * worker and reconciler would each keep one, a few hundred KB once
+	 * used. Two are enough: small allocations come from each thread's
+	 * cache without an arena's lock, and the intake benchmark shows no
+	 * loss (performance.md).
 	 */
 	if (getenv("MALLOC_ARENA_MAX") == NULL)
 		(void)mallopt(M_ARENA_MAX, MEM_ARENAS);
