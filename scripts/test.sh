@@ -10,10 +10,12 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 
 jobs=$(nproc 2>/dev/null || echo 2)
+# Section headers carry the seconds since the start (CI keeps under 10 min).
+section() { echo "== [${SECONDS}s] $*"; }
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-echo "== build (RelWithDebInfo) and test"
+section "build (RelWithDebInfo) and test"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs" | tee -a "$log"
@@ -21,12 +23,12 @@ ctest --test-dir build --output-on-failure -j"$jobs" | tee -a "$log"
 # The whole suite under valgrind takes ~20 min on 2 cores: CI runs the
 # suites that take seconds (about 1 min in all, docs/decisions.md), and
 # `bash scripts/valgrind.sh` runs all of them (docs/operations.md).
-echo "== valgrind memcheck (a fast subset; scripts/valgrind.sh runs every suite)"
+section "valgrind memcheck (a fast subset; scripts/valgrind.sh runs every suite)"
 bash scripts/valgrind.sh check_admin_pool check_config check_hmac check_json_scan \
   check_metrics check_migrate check_notify check_oauth1 check_queue check_sync \
   check_webhook check_cli check_wc_client
 
-echo "== build with -fsanitize=address,undefined and test"
+section "build with -fsanitize=address,undefined and test"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTS_SANITIZE=address,undefined \
   -DTS_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$jobs"
@@ -35,11 +37,12 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 
 for check in scripts/packaging-check.sh scripts/proxy-check.sh scripts/openapi-check.sh scripts/fuzz.sh; do
   if [ -f "$check" ]; then
-    echo "== $check"
+    section "$check"
     bash "$check"
   fi
 done
 
 # One closing line over both runs (ctest's own summaries are above).
 passed=$(awk '/tests passed, 0 tests failed out of/ {n += $NF} END {print n + 0}' "$log")
+section "done"
 echo "$passed passed, 0 failed"
