@@ -73,7 +73,10 @@ print_summary(json_t *s)
 	printf("  customers updated %lld\n", N("customers_updated"));
 	printf("  REST requests     %lld\n", N("requests"));
 	printf("  elapsed           %llds\n", N("elapsed_s"));
-	if (N("page_shifts") > 0)
+	if (N("page_shifts") > 0 && strcmp(state, "completed") == 0)
+		printf("  pages shifted     %lld (orders were deleted or restored"
+		    " meanwhile; those pages were read again)\n", N("page_shifts"));
+	else if (N("page_shifts") > 0)
 		printf("  pages shifted     %lld (orders were deleted during the"
 		    " import: run it again)\n", N("page_shifts"));
 	printf("  discrepancies     %zu\n", json_array_size(disc));

@@ -113,6 +113,58 @@ store_count(const char *cls, const char *status)
 	return n;
 }
 
+/*
+ * The orders the store lists now (status any: not trashed, not a checkout
+ * draft), as a comma-separated id list (owned), and how many.
+ */
+static char *
+store_listed_ids(long *n)
+{
+	size_t cap = 1 << 16, len = 0;
+	char *ids = malloc(cap);
+	int misses = 0;
+
+	*n = 0;
+	ids[0] = '\0';
+	for (int id = 19; misses < 300; id++) {
+		char path[64];
+		json_t *o = NULL;
+		const char *st;
+
+		snprintf(path, sizeof(path), "/_fake/orders/%d", id);
+		if (fakewc_ctl(fw, "GET", path, NULL, &o) != 200) {
+			json_decref(o);
+			misses++;
+			continue;
+		}
+		misses = 0;
+		st = json_string_value(json_object_get(o, "status"));
+		if (strcmp(st, "trash") != 0 && strcmp(st, "checkout-draft") != 0) {
+			if (len + 16 > cap)
+				ids = realloc(ids, cap *= 2);
+			len += (size_t)snprintf(ids + len, cap - len, "%s%d",
+			    len > 0 ? "," : "", id);
+			(*n)++;
+		}
+		json_decref(o);
+	}
+	return ids;
+}
+
+/* How many of the ids (a comma-separated list) sql's table holds. */
+static long long
+count_in(const char *sql_before_list, const char *ids)
+{
+	size_t len = strlen(sql_before_list) + strlen(ids) + 8;
+	char *sql = malloc(len);
+	long long n;
+
+	snprintf(sql, len, "%s(%s)", sql_before_list, ids);
+	n = q(sql);
+	free(sql);
+	return n;
+}
+
 START_TEST(import_equals_webhook_sync_customer_by_customer)
 {
 	char *out = NULL, dbw[700], cmp[2048];
@@ -310,6 +362,79 @@ START_TEST(interrupted_import_resumes_to_the_same_result)
 	ck_assert_int_le(store_count("list_orders", "200"),
 	    (total + 98) / 99 + 4 + (lists_first - seen_first));
 	ck_assert_int_eq(q("SELECT count(*) FROM import_runs"), 1);
+}
+END_TEST
+
+/*
+ * Orders deleted or trashed between two sessions, below the checkpoint,
+ * shift every later page left: the first page the resumed session reads
+ * starts after orders it never read. The seam with the last page of the
+ * first session shows it, and the shifted pages are read again.
+ */
+START_TEST(resume_after_deletions_below_the_checkpoint_misses_nothing)
+{
+	static const char *const slow[] = { "--latency-model", "woo84",
+		"--latency-scale", "0.25", NULL };
+	const char *argv[] = { TS_DAEMON_PATH, "--config", NULL, "--import", NULL };
+	char *out = NULL, *ids;
+	long listed;
+	pid_t pid;
+	int status;
+
+	start_store(1500, NULL, slow);
+	argv[2] = conf;
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		if (freopen("/dev/null", "w", stdout) == NULL ||
+		    freopen("/dev/null", "w", stderr) == NULL)
+			_exit(126);
+		th_exec_daemon(argv);
+	}
+	ck_assert_int_eq(th_db_wait(db_path, "SELECT count(*) FROM import_runs"
+	    " WHERE next_page >= 3", 1, 30000), 1);
+	kill(pid, SIGINT);
+	waitpid(pid, &status, 0);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 130);
+	ck_assert_int_lt(q("SELECT next_page FROM import_runs"), 15);
+	/* 130 of the first orders go: more than a page's worth of shift. */
+	{
+		sqlite3 *db = NULL;
+		sqlite3_stmt *st = NULL;
+		int i = 0;
+
+		ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT order_id FROM"
+		    " import_seen ORDER BY order_id LIMIT 130", -1, &st, NULL), SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			char path[64];
+			long long id = sqlite3_column_int64(st, 0);
+			if (i++ % 5 == 0) {
+				snprintf(path, sizeof(path), "/_fake/orders/%lld/trash", id);
+				ck_assert_int_eq(fakewc_ctl(fw, "POST", path, NULL, NULL), 200);
+			} else {
+				snprintf(path, sizeof(path), "/_fake/orders/%lld", id);
+				ck_assert_int_eq(fakewc_ctl(fw, "DELETE", path, NULL, NULL), 200);
+			}
+		}
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+		ck_assert_int_eq(i, 130);
+	}
+	ck_assert_int_eq(import(conf, NULL, &out), 0);
+	ck_assert_msg(strstr(out, "import completed") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "pages shifted") != NULL, "%s", out);
+	ids = store_listed_ids(&listed);
+	ck_assert_int_gt(listed, 1000);
+	/* Every order the store still lists was imported, by this run. */
+	ck_assert_int_eq(count_in("SELECT count(*) FROM orders WHERE id IN ", ids),
+	    listed);
+	ck_assert_int_eq(count_in("SELECT count(*) FROM import_seen WHERE order_id"
+	    " IN ", ids), listed);
+	ck_assert_int_eq(q("SELECT store_total FROM import_runs"), listed);
+	ck_assert_int_eq(q("SELECT count(*) FROM import_runs"), 1);
+	free(ids);
+	free(out);
 }
 END_TEST
 
@@ -565,6 +690,7 @@ import_suite(void)
 	tcase_add_test(tc, store_faults_during_import_are_retried);
 	tcase_add_test(tc, since_window_takes_only_newer_orders);
 	tcase_add_test(tc, interrupted_import_resumes_to_the_same_result);
+	tcase_add_test(tc, resume_after_deletions_below_the_checkpoint_misses_nothing);
 	tcase_add_test(tc, orders_created_during_the_import_are_neither_missed_nor_doubled);
 	tcase_add_test(tc, admin_api_starts_and_follows_an_import);
 	suite_add_tcase(s, tc);
