@@ -110,7 +110,8 @@ import_cli_run(const struct config *cfg, const char *since)
 	time_t started = time(NULL), last_line = 0;
 	char *err = NULL;
 	int sig, status = 1;
-	const char *state;
+	const char *state, *failed = NULL;
+	char why[512] = "";
 
 	if (import_since_parse(since, (int64_t)time(NULL), &after) != TS_OK) {
 		fprintf(stderr, "tracksiesd: --since %s: expected all, 30d, 90d, 1y,"
@@ -149,19 +150,27 @@ import_cli_run(const struct config *cfg, const char *since)
 			last_line = time(NULL);
 		}
 	}
+	if ((failed = worker_import_failed(w)) != NULL)
+		(void)snprintf(why, sizeof(why), "%s", failed);
 	worker_stop(w);
 	w = NULL;
 	progress(imp, started, tty, true);
 	if (interrupted)
 		fprintf(stderr, "import: interrupted; run the same command again to"
 		    " resume from the last checkpoint\n");
-	if (import_finish(imp, db, (int64_t)time(NULL), interrupted) != TS_OK ||
+	else if (failed != NULL)
+		fprintf(stderr, "tracksiesd: import: %s; run the same command again"
+		    " to resume from the last checkpoint\n", why);
+	/* Given up: closed as interrupted, so that the same command resumes. */
+	if (import_finish(imp, db, (int64_t)time(NULL), interrupted ||
+	    failed != NULL) != TS_OK ||
 	    import_summary(db, import_run_id(imp), &summary) != TS_OK)
 		goto out;
 	print_summary(summary);
 	state = json_string_value(json_object_get(summary, "state"));
-	/* Discrepancies are not failures; a gap or an interruption is. */
-	status = strcmp(state, "completed") == 0 ? 0 : interrupted ? 130 : 2;
+	/* Discrepancies are not failures; a gap, an interruption or the store is. */
+	status = failed != NULL && !interrupted ? 1 : strcmp(state, "completed") == 0 ?
+	    0 : interrupted ? 130 : 2;
 out:
 	worker_stop(w);
 	json_decref(summary);

@@ -25,11 +25,27 @@ static struct fakewc *fw;
 static char db_path[600];
 static uint16_t hook_port;
 
+/* The configuration pointing at the running fake store (into conf). */
+static void
+start_store_config(const char *extra_overrides)
+{
+	char url[128], overrides[2048];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/webhooks/woocommerce", hook_port);
+	snprintf(overrides, sizeof(overrides),
+	    "store.url = %s\nstore.consumer_key = %s\nstore.consumer_secret = %s\n"
+	    "store.timeout_ms = 2000\nwebhook.listen = 127.0.0.1:%u\n"
+	    "webhook.public_url = %s\nreconcile.interval = 10s\nlog.level = info\n%s",
+	    fw->url, fw->consumer_key, fw->consumer_secret, hook_port, url,
+	    extra_overrides != NULL ? extra_overrides : "");
+	conf = th_write_config(dir, overrides);
+}
+
 /* A store of n generated orders and a configuration pointing at it. */
 static void
 start_store(int orders, const char *extra_overrides, const char *const *fake_args)
 {
-	char url[128], overrides[2048], fake_log[600];
+	char url[128], fake_log[600];
 	struct fakewc_opts o = { 0 };
 
 	dir = th_tmpdir();
@@ -46,13 +62,7 @@ start_store(int orders, const char *extra_overrides, const char *const *fake_arg
 	o.extra_args = fake_args;
 	o.log_path = fake_log;
 	ck_assert_int_eq(fakewc_ctl_start(&o, &fw), TS_OK);
-	snprintf(overrides, sizeof(overrides),
-	    "store.url = %s\nstore.consumer_key = %s\nstore.consumer_secret = %s\n"
-	    "store.timeout_ms = 2000\nwebhook.listen = 127.0.0.1:%u\n"
-	    "webhook.public_url = %s\nreconcile.interval = 10s\nlog.level = info\n%s",
-	    fw->url, fw->consumer_key, fw->consumer_secret, hook_port, url,
-	    extra_overrides != NULL ? extra_overrides : "");
-	conf = th_write_config(dir, overrides);
+	start_store_config(extra_overrides);
 }
 
 static void
@@ -66,25 +76,39 @@ teardown(void)
 	th_rmrf(dir);
 }
 
-/* Run tracksiesd --import; its exit status, stdout to *out (owned). */
+/*
+ * Run tracksiesd --import; its exit status, stdout to *out (owned), stderr
+ * left in dir/import.err. One still running after two minutes is killed
+ * (exit status -1): an import that never ends is a failure too.
+ */
 static int
 import(const char *config, const char *since, char **out)
 {
-	char path[700];
+	char path[700], err_path[700];
 	const char *argv[] = { TS_DAEMON_PATH, "--config", config, "--import",
 		since ? "--since" : NULL, since, NULL };
 	FILE *f;
 	pid_t pid;
 	int status;
+	long waited = 0;
 
 	snprintf(path, sizeof(path), "%s/import.out", dir);
+	snprintf(err_path, sizeof(err_path), "%s/import.err", dir);
 	fflush(NULL);
 	if ((pid = fork()) == 0) {
-		if (freopen(path, "w", stdout) == NULL || freopen("/dev/null", "w", stderr) == NULL)
+		if (freopen(path, "w", stdout) == NULL || freopen(err_path, "w", stderr) == NULL)
 			_exit(126);
 		th_exec_daemon(argv);
 	}
-	waitpid(pid, &status, 0);
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (waited > th_scaled_ms(120000)) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
+		waited += 50;
+	}
 	if (out != NULL) {
 		f = fopen(path, "r");
 		*out = f != NULL ? th_read_file(path, NULL) : strdup("");
@@ -92,6 +116,16 @@ import(const char *config, const char *since, char **out)
 			fclose(f);
 	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* What the last import() wrote on stderr (owned). */
+static char *
+import_stderr(void)
+{
+	char path[700];
+
+	snprintf(path, sizeof(path), "%s/import.err", dir);
+	return th_read_file(path, NULL);
 }
 
 static long long
@@ -477,6 +511,65 @@ START_TEST(orders_created_during_the_import_are_neither_missed_nor_doubled)
 }
 END_TEST
 
+START_TEST(import_gives_up_on_a_store_that_does_not_answer)
+{
+	char overrides[1024], *out = NULL, *err;
+
+	start_store(300, NULL, NULL);
+	/* Nothing listens on this port. */
+	free(conf);
+	snprintf(overrides, sizeof(overrides), "store.url = http://127.0.0.1:%u\n"
+	    "store.consumer_key = %s\nstore.consumer_secret = %s\n"
+	    "store.timeout_ms = 2000\n", th_free_port(), fw->consumer_key,
+	    fw->consumer_secret);
+	conf = th_write_config(dir, overrides);
+	ck_assert_int_eq(import(conf, NULL, &out), 1);
+	free(out);
+	err = import_stderr();
+	ck_assert_msg(strstr(err, "the store did not answer 5 requests in a row")
+	    != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "run the same command again") != NULL, "%s", err);
+	free(err);
+	/* The run is left to resume, and resumes once the store is back. */
+	ck_assert_int_eq(q("SELECT count(*) FROM import_runs WHERE state ="
+	    " 'interrupted'"), 1);
+	free(conf);
+	start_store_config(NULL);
+	ck_assert_int_eq(import(conf, NULL, &out), 0);
+	ck_assert_msg(strstr(out, "import completed") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(q("SELECT count(*) FROM import_runs"), 1);
+	ck_assert_int_eq(q("SELECT store_total FROM import_runs"),
+	    q("SELECT count(*) FROM import_seen"));
+}
+END_TEST
+
+START_TEST(import_gives_up_at_once_when_the_store_refuses_the_keys)
+{
+	char overrides[1024], *out = NULL, *err;
+
+	start_store(300, NULL, NULL);
+	free(conf);
+	snprintf(overrides, sizeof(overrides), "store.url = %s\n"
+	    "store.consumer_key = %s\nstore.consumer_secret = cs_wrong_secret_42\n",
+	    fw->url, fw->consumer_key);
+	conf = th_write_config(dir, overrides);
+	ck_assert_int_eq(import(conf, NULL, &out), 1);
+	free(out);
+	err = import_stderr();
+	ck_assert_msg(strstr(err, "the store refused our keys (HTTP 401") != NULL,
+	    "%s", err);
+	ck_assert_msg(strstr(err, "consumer_secret") != NULL, "%s", err);
+	ck_assert(strstr(err, "cs_wrong_secret_42") == NULL);
+	free(err);
+	/* At once: one refused request, not a backoff series. */
+	ck_assert_int_eq(store_count("settings", "401") + store_count("list_orders",
+	    "401"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM import_runs WHERE state ="
+	    " 'interrupted'"), 1);
+}
+END_TEST
+
 /* The admin listener's port, from the daemon's log (it starts just after). */
 static uint16_t
 admin_port(void)
@@ -693,6 +786,8 @@ import_suite(void)
 	tcase_add_test(tc, resume_after_deletions_below_the_checkpoint_misses_nothing);
 	tcase_add_test(tc, orders_created_during_the_import_are_neither_missed_nor_doubled);
 	tcase_add_test(tc, admin_api_starts_and_follows_an_import);
+	tcase_add_test(tc, import_gives_up_on_a_store_that_does_not_answer);
+	tcase_add_test(tc, import_gives_up_at_once_when_the_store_refuses_the_keys);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("healing");
 	tcase_add_checked_fixture(tc, NULL, teardown);
