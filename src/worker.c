@@ -1185,8 +1185,13 @@ prepare(struct worker *w)
 		return rc;
 	log_info("worker: started currency=%s decimals=%d in_flight=%d",
 	    w->currency, w->decimals, w->cfg->max_in_flight);
-	if (w->import == NULL)
-		resume_writebacks(w);
+	/*
+	 * An import replays them too: a run interrupted (or given up) between
+	 * applying a page and writing its meta leaves them here, and the pages
+	 * before its checkpoint are not applied again to plan them anew. The
+	 * import is finished only once every job in hand is written.
+	 */
+	resume_writebacks(w);
 	return TS_OK;
 }
 
@@ -1241,8 +1246,17 @@ on_page(struct worker *w, struct wc_call *c, struct call_ctx *ctx)
 			sync_result_fini(&r);
 			break;
 		}
-		/* The seam order of two pages: its write is already queued. */
-		if (r.meta != NULL && job_find(w, r.order_id) < 0 &&
+		/*
+		 * The seam order of two pages, or a write-back replayed from an
+		 * earlier session: its write is already queued. One not sent
+		 * yet takes the meta planned now (order_sync holds that too).
+		 */
+		if (r.meta != NULL && (j = job_find(w, r.order_id)) >= 0 &&
+		    w->jobs[j].state == JOB_WRITE) {
+			json_decref(w->jobs[j].meta);
+			w->jobs[j].meta = r.meta;
+			r.meta = NULL;
+		} else if (r.meta != NULL && j < 0 &&
 		    (j = job_new(w, r.order_id, 0)) >= 0) {
 			w->jobs[j].state = JOB_WRITE;
 			w->jobs[j].meta = r.meta;

@@ -366,7 +366,10 @@ START_TEST(interrupted_import_resumes_to_the_same_result)
 	pid_t pid;
 	int status;
 
-	start_store(2000, NULL, slow);
+	start_store(2000, "store.timeout_ms = 10000", slow);
+	/* Slow writes: the interruption leaves meta planned but not written. */
+	ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/faults", "{\"type\":\"latency\","
+	    "\"ms\":1500,\"endpoint\":\"batch\"}", NULL), 201);
 	argv[2] = conf;
 	fflush(NULL);
 	if ((pid = fork()) == 0) {
@@ -387,9 +390,15 @@ START_TEST(interrupted_import_resumes_to_the_same_result)
 	seen_first = q("SELECT next_page FROM import_runs");
 	lists_first = store_count("list_orders", "200");
 	ck_assert_int_lt(seen_first, 20);
+	ck_assert_int_gt(q("SELECT count(*) FROM order_sync WHERE writeback IS NOT"
+	    " NULL"), 0);
+	ck_assert_int_eq(fakewc_ctl(fw, "DELETE", "/_fake/faults", NULL, NULL), 200);
 	ck_assert_int_eq(import(conf, NULL, &out), 0);
 	ck_assert_ptr_nonnull(strstr(out, "import completed"));
 	free(out);
+	/* The meta the first session planned but did not write is written. */
+	ck_assert_int_eq(q("SELECT count(*) FROM order_sync WHERE writeback IS NOT"
+	    " NULL"), 0);
 	total = q("SELECT store_total FROM import_runs");
 	ck_assert_int_eq(q("SELECT count(*) FROM import_seen"), total);
 	/* Pages before the checkpoint were not fetched again. */
@@ -467,6 +476,8 @@ START_TEST(resume_after_deletions_below_the_checkpoint_misses_nothing)
 	    " IN ", ids), listed);
 	ck_assert_int_eq(q("SELECT store_total FROM import_runs"), listed);
 	ck_assert_int_eq(q("SELECT count(*) FROM import_runs"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM order_sync WHERE writeback IS NOT"
+	    " NULL"), 0);
 	free(ids);
 	free(out);
 }
