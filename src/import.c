@@ -323,9 +323,16 @@ import_note(struct import *imp, struct db *db, const struct sync_result *r)
 	const char *outcome = r->ignored ? "ignored" : r->error_code != NULL ?
 	    "failed" : "synced";
 
-	/* A stale copy of an order already applied (the seam of two pages). */
+	/*
+	 * A copy older than what is applied: the running daemon applied a
+	 * newer one meanwhile. The order is in the database, so it was seen
+	 * (or the summary would report a gap that is not there); what the
+	 * daemon applied counts, so an outcome already noted stays.
+	 */
 	if (r->stale)
-		return TS_OK;
+		return exec_bound(db, "INSERT INTO import_seen (run_id, order_id,"
+		    " outcome, changed) VALUES (?1, ?2, 'current', 0) ON CONFLICT"
+		    " DO NOTHING", imp->run_id, r->order_id, 0, NULL, NULL);
 
 	if ((rc = exec_bound(db, "INSERT INTO import_seen (run_id, order_id,"
 	    " outcome, changed) VALUES (?1, ?2, ?4, ?3) ON CONFLICT DO UPDATE SET"
@@ -576,7 +583,7 @@ import_summary(struct db *db, int64_t run_id, json_t **out)
 		rc = TS_ERR_NOTFOUND;
 		goto out;
 	}
-	s = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	s = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 	    "run_id", (json_int_t)run_id,
 	    "since", (const char *)sqlite3_column_text(st, 0),
 	    "state", (const char *)sqlite3_column_text(st, 1),
@@ -590,6 +597,8 @@ import_summary(struct db *db, int64_t run_id, json_t **out)
 	    " run_id = ?1 AND outcome = 'failed'", run_id),
 	    "orders_ignored", count_of(db, "SELECT count(*) FROM import_seen WHERE"
 	    " run_id = ?1 AND outcome = 'ignored'", run_id),
+	    "orders_current", count_of(db, "SELECT count(*) FROM import_seen WHERE"
+	    " run_id = ?1 AND outcome = 'current'", run_id),
 	    "orders_changed", count_of(db, "SELECT count(*) FROM import_seen WHERE"
 	    " run_id = ?1 AND changed", run_id),
 	    "customers_created", count_of(db, "SELECT count(*) FROM import_customers"

@@ -68,6 +68,9 @@ print_summary(json_t *s)
 	printf("  orders synced     %lld\n", N("orders_synced"));
 	printf("  orders failed     %lld\n", N("orders_failed"));
 	printf("  orders ignored    %lld (checkout drafts)\n", N("orders_ignored"));
+	if (N("orders_current") > 0)
+		printf("  orders current    %lld (the daemon had applied a newer"
+		    " copy)\n", N("orders_current"));
 	printf("  orders changed    %lld\n", N("orders_changed"));
 	printf("  customers created %lld\n", N("customers_created"));
 	printf("  customers updated %lld\n", N("customers_updated"));
