@@ -125,12 +125,12 @@ import_cli_run(const struct config *cfg, const char *since)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	(void)pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (db_open(cfg->db_path, &db, &err) != TS_OK ||
-	    import_open(db, since, after, (int64_t)time(NULL), &imp, &resumed) != TS_OK) {
+	if (db_open(cfg->db_path, &db, &err) != TS_OK) {
 		fprintf(stderr, "tracksiesd: import: %s\n", err != NULL ? err :
 		    "cannot start (database)");
 		goto out;
 	}
+	/* Before import_open, which marks a run running. */
 	{
 		bool on = true;
 		if (features_get(db, FEATURE_IMPORT, &on) == TS_OK && !on) {
@@ -138,6 +138,10 @@ import_cli_run(const struct config *cfg, const char *since)
 			    " woo.import); PUT /v1/features to switch it on\n");
 			goto out;
 		}
+	}
+	if (import_open(db, since, after, (int64_t)time(NULL), &imp, &resumed) != TS_OK) {
+		fprintf(stderr, "tracksiesd: import: cannot start (database)\n");
+		goto out;
 	}
 	log_info("import: %s run=%lld since=%s", resumed ? "resuming" : "starting",
 	    (long long)import_run_id(imp), since);

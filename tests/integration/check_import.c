@@ -345,6 +345,31 @@ START_TEST(orders_the_daemon_applied_more_recently_count_as_seen)
 }
 END_TEST
 
+START_TEST(switched_off_import_leaves_no_run_behind)
+{
+	char *out = NULL, *err;
+	sqlite3 *db = NULL;
+
+	start_store(150, NULL, NULL);
+	ck_assert_int_eq(import(conf, NULL, &out), 0);
+	free(out);
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "INSERT OR REPLACE INTO kv (key, value,"
+	    " updated_at) VALUES ('feature.woo.import', 'off', 0)", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(import(conf, "30d", &out), 1);
+	free(out);
+	err = import_stderr();
+	ck_assert_msg(strstr(err, "the import is switched off") != NULL, "%s", err);
+	free(err);
+	/* Nothing was started: no run left "running" for ever. */
+	ck_assert_int_eq(q("SELECT count(*) FROM import_runs"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM import_runs WHERE state ="
+	    " 'running'"), 0);
+}
+END_TEST
+
 START_TEST(store_faults_during_import_are_retried)
 {
 	char *out = NULL;
@@ -820,6 +845,7 @@ import_suite(void)
 	tcase_add_test(tc, second_import_changes_nothing_and_says_so);
 	tcase_add_test(tc, discrepancies_are_listed_with_their_reasons);
 	tcase_add_test(tc, orders_the_daemon_applied_more_recently_count_as_seen);
+	tcase_add_test(tc, switched_off_import_leaves_no_run_behind);
 	tcase_add_test(tc, store_faults_during_import_are_retried);
 	tcase_add_test(tc, since_window_takes_only_newer_orders);
 	tcase_add_test(tc, interrupted_import_resumes_to_the_same_result);
