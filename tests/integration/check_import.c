@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ static struct th_daemon d;
 static struct fakewc *fw;
 static char db_path[600];
 static uint16_t hook_port;
+static const char *anchor_date = "2026-11-01";	/* the store's history ends here */
 
 /* The configuration pointing at the running fake store (into conf). */
 static void
@@ -58,7 +60,7 @@ start_store(int orders, const char *extra_overrides, const char *const *fake_arg
 	o.orders = orders > 0 ? orders : FAKEWC_NONE;
 	o.customers = orders > 0 ? orders / 6 + 1 : FAKEWC_NONE;
 	o.seed = 11;
-	o.anchor_date = "2026-11-01";
+	o.anchor_date = anchor_date;
 	o.extra_args = fake_args;
 	o.log_path = fake_log;
 	ck_assert_int_eq(fakewc_ctl_start(&o, &fw), TS_OK);
@@ -385,7 +387,16 @@ START_TEST(store_faults_during_import_are_retried)
 	ck_assert_ptr_nonnull(strstr(out, "import completed"));
 	ck_assert_int_eq(q("SELECT store_total FROM import_runs"),
 	    q("SELECT count(*) FROM import_seen"));
+	/* Every fault fired, and none is left unused. */
 	ck_assert_int_ge(store_count("list_orders", "503"), 3);
+	ck_assert_int_ge(store_count("batch", "429"), 2);
+	ck_assert_int_ge(store_count("list_orders", "504"), 1);
+	{
+		json_t *left = NULL;
+		ck_assert_int_eq(fakewc_ctl(fw, "GET", "/_fake/faults", NULL, &left), 200);
+		ck_assert_int_eq(json_array_size(left), 0);
+		json_decref(left);
+	}
 	free(out);
 }
 END_TEST
@@ -406,6 +417,73 @@ START_TEST(since_window_takes_only_newer_orders)
 	free(out);
 	ck_assert_int_gt(q("SELECT count(*) FROM orders"), all);
 	ck_assert_int_eq(q("SELECT count(*) FROM import_runs"), 2);
+}
+END_TEST
+
+/*
+ * --since 30d: every order the store created in the last 30 days (the
+ * history here ends today), over more than one page, and none older.
+ */
+START_TEST(relative_since_window_takes_exactly_the_last_days)
+{
+	char today[16], lo[32], hi[32], *out = NULL;
+	time_t now = time(NULL), t0, t1;
+	struct tm tm;
+	json_t *o = NULL;
+	long long top, in_window = 0, imported = 0, misses = 0;
+	char sql[160];
+
+	gmtime_r(&now, &tm);
+	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+	anchor_date = today;
+	start_store(4000, NULL, NULL);
+	/* One made now, at the top of the ids: the window's newest order. */
+	ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/orders",
+	    "{\"billing\":{\"email\":\"now@example.test\"},\"line_items\":"
+	    "[{\"product_id\":12,\"quantity\":1}],\"set_paid\":true}", &o), 201);
+	top = json_integer_value(json_object_get(o, "id"));
+	json_decref(o);
+	t0 = time(NULL);
+	ck_assert_int_eq(import(conf, "30d", &out), 0);
+	t1 = time(NULL);
+	ck_assert_msg(strstr(out, "import completed (run 1, since 30d)") != NULL, "%s", out);
+	free(out);
+	/* The import's own boundary lies between these two. */
+	t0 -= 30 * 86400;
+	t1 -= 30 * 86400;
+	gmtime_r(&t0, &tm);
+	strftime(lo, sizeof(lo), "%Y-%m-%dT%H:%M:%S", &tm);
+	gmtime_r(&t1, &tm);
+	strftime(hi, sizeof(hi), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM orders WHERE created_at < %lld",
+	    (long long)t0);
+	ck_assert_int_eq(q(sql), 0);
+	/* Ids grow with date_created: walk down until well before the window. */
+	for (long long id = top; id >= 19 && misses < 50; id--) {
+		char path[64];
+		const char *created, *st;
+
+		snprintf(path, sizeof(path), "/_fake/orders/%lld", id);
+		if (fakewc_ctl(fw, "GET", path, NULL, &o) != 200) {
+			json_decref(o);
+			continue;
+		}
+		created = json_string_value(json_object_get(o, "date_created_gmt"));
+		st = json_string_value(json_object_get(o, "status"));
+		if (strcmp(created, lo) < 0)
+			misses++;
+		else if (strcmp(created, hi) > 0 && strcmp(st, "trash") != 0 &&
+		    strcmp(st, "checkout-draft") != 0) {
+			in_window++;
+			snprintf(sql, sizeof(sql), "SELECT count(*) FROM orders WHERE"
+			    " id = %lld", id);
+			imported += q(sql);
+		}
+		json_decref(o);
+	}
+	ck_assert_int_gt(in_window, 100);
+	ck_assert_int_eq(imported, in_window);
+	ck_assert_int_eq(q("SELECT count(*) FROM orders"), in_window);
 }
 END_TEST
 
@@ -711,34 +789,50 @@ START_TEST(reconciler_heals_webhooks_lost_while_the_daemon_was_down)
 }
 END_TEST
 
+/* Wait for a line of the daemon's log to contain needle; whether it did. */
+static bool
+log_wait(const char *needle, long timeout_ms)
+{
+	for (long waited = 0; waited <= th_scaled_ms(timeout_ms); waited += 50) {
+		if (th_file_contains(d.log_path, needle))
+			return true;
+		nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
+	}
+	return false;
+}
+
 START_TEST(watermark_never_advances_past_unprocessed_pages)
 {
 	long long wm;
 
 	start_store(0, NULL, NULL);
 	ck_assert_int_eq(th_daemon_start(dir, conf, &d), 0);
-	ck_assert_int_eq(th_db_wait(db_path, "SELECT count(*) FROM kv WHERE key ="
-	    " 'reconcile.watermark'", 1, 15000), 1);
+	/* Right after a round: the next one is an interval (10 s) away. */
+	ck_assert(log_wait("reconcile: done", 15000));
 	wm = q("SELECT CAST(value AS INTEGER) FROM kv WHERE key = 'reconcile.watermark'");
-	/* Orders the daemon hears nothing of, and a store that fails to list them. */
+	/*
+	 * 150 orders the daemon hears nothing of (two pages), and a store that
+	 * lists the first page and then fails for 14 s.
+	 */
 	ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/webhooks/pause",
 	    "{\"mode\":\"drop\"}", NULL), 200);
-	ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/faults", "{\"type\":\"status\","
-	    "\"status\":503,\"endpoint\":\"list_orders\",\"duration_ms\":14000}", NULL), 201);
-	nanosleep(&(struct timespec){ 1, 100000000 }, NULL);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 150; i++)
 		ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/orders",
 		    "{\"billing\":{\"email\":\"late@example.test\"},\"line_items\":"
 		    "[{\"product_id\":12,\"quantity\":1}],\"set_paid\":true}", NULL), 201);
-	/* A round runs within the interval (10 s) and fails: the mark stays. */
-	nanosleep(&(struct timespec){ 11, 0 }, NULL);
-	ck_assert(th_file_contains(d.log_path, "watermark=kept"));
+	ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/faults", "[{\"type\":\"latency\","
+	    "\"ms\":1,\"endpoint\":\"list_orders\",\"count\":1},{\"type\":\"status\","
+	    "\"status\":503,\"endpoint\":\"list_orders\",\"duration_ms\":14000}]", NULL), 201);
+	/* The round reads page 1, queues it, fails on page 2: the mark stays. */
+	ck_assert(log_wait("watermark=kept", 15000));
+	ck_assert_int_eq(q("SELECT count(*) FROM events WHERE source = 'reconcile'"), 100);
 	ck_assert_int_eq(q("SELECT CAST(value AS INTEGER) FROM kv WHERE key ="
 	    " 'reconcile.watermark'"), wm);
-	ck_assert_int_eq(q("SELECT count(*) FROM customers"), 0);
-	/* The store lists again: the next round heals. */
+	/* The store lists again: a later round heals the second page too. */
 	ck_assert_int_eq(th_db_wait(db_path, "SELECT coalesce((SELECT order_count FROM"
-	    " customers WHERE email = 'late@example.test'), 0)", 3, 30000), 3);
+	    " customers WHERE email = 'late@example.test'), 0)", 150, 40000), 150);
+	ck_assert_int_gt(q("SELECT CAST(value AS INTEGER) FROM kv WHERE key ="
+	    " 'reconcile.watermark'"), wm);
 }
 END_TEST
 
@@ -807,6 +901,49 @@ START_TEST(disabled_webhook_is_detected_and_repaired)
 }
 END_TEST
 
+START_TEST(disabled_webhook_without_autorepair_shows_in_healthz)
+{
+	json_t *hooks = NULL, *h, *doc, *wh;
+	struct th_resp r;
+	size_t i;
+	int disabled = 0;
+
+	start_store(0, "reconcile.webhook_autorepair = false", NULL);
+	ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/webhooks/pause",
+	    "{\"mode\":\"fail\"}", NULL), 200);
+	for (int k = 0; k < 8; k++)
+		ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/orders",
+		    "{\"billing\":{\"email\":\"x@example.test\"},\"line_items\":"
+		    "[{\"product_id\":12,\"quantity\":1}]}", NULL), 201);
+	ck_assert_int_eq(fakewc_ctl_flush(fw, 20000), 0);
+	ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/webhooks/resume", NULL, NULL), 200);
+	ck_assert_int_eq(th_daemon_start(dir, conf, &d), 0);
+	ck_assert_int_eq(th_db_wait(db_path, "SELECT count(*) FROM kv WHERE key ="
+	    " 'webhooks.health'", 1, 15000), 1);
+	ck_assert_int_eq(th_http(admin_port(), "GET", "/healthz", NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	doc = json_loads(r.body, 0, NULL);
+	th_resp_free(&r);
+	ck_assert_str_eq(json_string_value(json_object_get(doc, "status")), "degraded");
+	wh = json_object_get(doc, "webhooks");
+	ck_assert(json_is_true(json_object_get(wh, "checked")));
+	ck_assert(json_is_false(json_object_get(wh, "ok")));
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(wh,
+	    "topics"), "order.updated")), "disabled");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(wh,
+	    "topics"), "action.woocommerce_payment_complete")), "active");
+	json_decref(doc);
+	/* Reported, left alone, and the log says how to repair it. */
+	ck_assert(th_file_contains(d.log_path, "set webhook_autorepair = true"));
+	ck_assert_int_eq(fakewc_ctl(fw, "GET", "/_fake/webhooks", NULL, &hooks), 200);
+	json_array_foreach(hooks, i, h)
+		disabled += strcmp(json_string_value(json_object_get(h, "status")),
+		    "disabled") == 0;
+	ck_assert_int_eq(disabled, 2);
+	json_decref(hooks);
+}
+END_TEST
+
 START_TEST(register_webhooks_twice_makes_one_set)
 {
 	const char *argv[] = { TS_DAEMON_PATH, "--config", NULL, "--register-webhooks", NULL };
@@ -848,6 +985,7 @@ import_suite(void)
 	tcase_add_test(tc, switched_off_import_leaves_no_run_behind);
 	tcase_add_test(tc, store_faults_during_import_are_retried);
 	tcase_add_test(tc, since_window_takes_only_newer_orders);
+	tcase_add_test(tc, relative_since_window_takes_exactly_the_last_days);
 	tcase_add_test(tc, interrupted_import_resumes_to_the_same_result);
 	tcase_add_test(tc, resume_after_deletions_below_the_checkpoint_misses_nothing);
 	tcase_add_test(tc, orders_created_during_the_import_are_neither_missed_nor_doubled);
@@ -862,6 +1000,7 @@ import_suite(void)
 	tcase_add_test(tc, permanent_delete_is_found_by_the_sweep);
 	tcase_add_test(tc, watermark_never_advances_past_unprocessed_pages);
 	tcase_add_test(tc, disabled_webhook_is_detected_and_repaired);
+	tcase_add_test(tc, disabled_webhook_without_autorepair_shows_in_healthz);
 	tcase_add_test(tc, register_webhooks_twice_makes_one_set);
 	suite_add_tcase(s, tc);
 	return s;
