@@ -5,7 +5,12 @@
  * starts with the last order of the one before, so when orders before the
  * cursor are deleted during the import (shifting later pages left) the
  * seam shows it instead of an order silently falling between two pages.
- * Orders created during the import have higher ids and land at the end.
+ * A seam with a gap (the later page starts after the earlier one ended)
+ * sends the older of the two pages to be read again, which cascades down
+ * to where the store changed; the ids at the edges of every applied page
+ * are kept in import_pages so that a resumed run checks the seams of the
+ * pages it applied in an earlier session too. Orders created during the
+ * import have higher ids and land at the end.
  * Counts are derived from import_seen/import_customers rows, so a page
  * applied twice (after a resume) counts once.
  */
@@ -23,14 +28,17 @@
 #include "tracksies/wc_order.h"
 
 #define STEP (IMPORT_PAGE - 1)		/* one order of overlap */
+#define MAX_REREADS 3			/* a page read again per session, at most */
 
 enum page_state { PAGE_TODO = 0, PAGE_ASKED, PAGE_DONE };
 
 struct page {
 	enum page_state state;
 	int count;
-	int64_t first_id;		/* 0 when unknown (applied in an earlier session) */
+	int64_t first_id;
 	int64_t last_id;
+	int64_t seq;			/* order applied in; 0: an earlier session */
+	int rereads;
 };
 
 struct import {
@@ -49,6 +57,7 @@ struct import {
 	long pages_done;
 	long requests;
 	int page_shifts;
+	int64_t seq;			/* pages applied this session */
 	bool resumed;
 	bool finished;
 	int64_t session_start;
@@ -124,6 +133,36 @@ exec_bound(struct db *db, const char *sql, int64_t a, int64_t b, int64_t c,
 	return rc;
 }
 
+/*
+ * The pages before the checkpoint, as an earlier session applied them. A
+ * page with no row (a run begun before import_pages existed) moves the
+ * checkpoint back to it: its seams could not be checked otherwise.
+ */
+static enum ts_rc
+load_pages(struct import *imp, struct db *db)
+{
+	sqlite3_stmt *st = NULL;
+	int have = 0;
+	enum ts_rc rc;
+
+	if ((rc = db_rc(sqlite3_prepare_v2(db_handle(db), "SELECT page, first_id,"
+	    " last_id, count FROM import_pages WHERE run_id = ?1 AND page < ?2"
+	    " ORDER BY page", -1, &st, NULL))) != TS_OK)
+		return rc;
+	(void)sqlite3_bind_int64(st, 1, imp->run_id);
+	(void)sqlite3_bind_int(st, 2, imp->checkpoint);
+	while (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == have) {
+		struct page *p = &imp->pages[have++];
+		p->state = PAGE_DONE;
+		p->first_id = sqlite3_column_int64(st, 1);
+		p->last_id = sqlite3_column_int64(st, 2);
+		p->count = sqlite3_column_int(st, 3);
+	}
+	(void)sqlite3_finalize(st);
+	imp->checkpoint = have;
+	return TS_OK;
+}
+
 enum ts_rc
 import_open(struct db *db, const char *since, int64_t after, int64_t now,
     struct import **out, bool *resumed)
@@ -141,14 +180,11 @@ import_open(struct db *db, const char *since, int64_t after, int64_t now,
 	imp->end_page = -1;
 	imp->store_total = -1;
 	imp->session_start = now;
-	if (after > 0) {
-		wc_order_format_time(after, imp->after_text, sizeof(imp->after_text));
-	}
 	/* The last unfinished run with the same window resumes. */
 	if ((rc = db_rc(sqlite3_prepare_v2(db_handle(db), "SELECT id, next_page,"
-	    " page_shifts, requests FROM import_runs WHERE since = ?1 AND"
-	    " state IN ('running', 'interrupted') ORDER BY id DESC LIMIT 1", -1,
-	    &st, NULL))) != TS_OK)
+	    " page_shifts, requests, coalesce(after_ts, 0) FROM import_runs WHERE"
+	    " since = ?1 AND state IN ('running', 'interrupted') ORDER BY id DESC"
+	    " LIMIT 1", -1, &st, NULL))) != TS_OK)
 		goto fail;
 	(void)sqlite3_bind_text(st, 1, since, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -156,10 +192,18 @@ import_open(struct db *db, const char *since, int64_t after, int64_t now,
 		imp->checkpoint = sqlite3_column_int(st, 1);
 		imp->page_shifts = sqlite3_column_int(st, 2);
 		imp->requests = sqlite3_column_int(st, 3);
+		/*
+		 * The window the run started with: "30d" resumed a day later
+		 * still means the 30 days before the first session, or the
+		 * pages before the checkpoint would not be the ones applied.
+		 */
+		imp->after = sqlite3_column_int64(st, 4);
 		imp->resumed = true;
 	}
 	(void)sqlite3_finalize(st);
 	st = NULL;
+	if (imp->after > 0)
+		wc_order_format_time(imp->after, imp->after_text, sizeof(imp->after_text));
 	if (imp->resumed) {
 		rc = exec_bound(db, "UPDATE import_runs SET state = 'running'"
 		    " WHERE id = ?1", imp->run_id, 0, 0, NULL, NULL);
@@ -169,12 +213,9 @@ import_open(struct db *db, const char *since, int64_t after, int64_t now,
 		    after, now, 0, since, NULL);
 		imp->run_id = sqlite3_last_insert_rowid(db_handle(db));
 	}
-	if (rc != TS_OK || (rc = ensure_pages(imp, imp->checkpoint)) != TS_OK)
+	if (rc != TS_OK || (rc = ensure_pages(imp, imp->checkpoint)) != TS_OK ||
+	    (rc = load_pages(imp, db)) != TS_OK)
 		goto fail;
-	for (int k = 0; k < imp->checkpoint; k++) {
-		imp->pages[k].state = PAGE_DONE;
-		imp->pages[k].count = IMPORT_PAGE;
-	}
 	imp->next_to_ask = imp->checkpoint;
 	imp->pages_done = imp->checkpoint;
 	*resumed = imp->resumed;
@@ -266,8 +307,12 @@ void
 import_page_failed(struct import *imp, int token)
 {
 	(void)pthread_mutex_lock(&imp->lock);
+	/* Applied, then its transaction failed: no longer in flight either. */
+	if (imp->pages[token].state == PAGE_ASKED)
+		imp->asked--;
 	imp->pages[token].state = PAGE_TODO;
-	imp->asked--;
+	if (token < imp->checkpoint)
+		imp->checkpoint = token;
 	(void)pthread_mutex_unlock(&imp->lock);
 }
 
@@ -278,9 +323,16 @@ import_note(struct import *imp, struct db *db, const struct sync_result *r)
 	const char *outcome = r->ignored ? "ignored" : r->error_code != NULL ?
 	    "failed" : "synced";
 
-	/* A stale copy of an order already applied (the seam of two pages). */
+	/*
+	 * A copy older than what is applied: the running daemon applied a
+	 * newer one meanwhile. The order is in the database, so it was seen
+	 * (or the summary would report a gap that is not there); what the
+	 * daemon applied counts, so an outcome already noted stays.
+	 */
 	if (r->stale)
-		return TS_OK;
+		return exec_bound(db, "INSERT INTO import_seen (run_id, order_id,"
+		    " outcome, changed) VALUES (?1, ?2, 'current', 0) ON CONFLICT"
+		    " DO NOTHING", imp->run_id, r->order_id, 0, NULL, NULL);
 
 	if ((rc = exec_bound(db, "INSERT INTO import_seen (run_id, order_id,"
 	    " outcome, changed) VALUES (?1, ?2, ?4, ?3) ON CONFLICT DO UPDATE SET"
@@ -303,7 +355,41 @@ import_note(struct import *imp, struct db *db, const struct sync_result *r)
 	return rc;
 }
 
-/* Pages k-1 and k should share an order; a mismatch means a shift. */
+/*
+ * Whether orders can hide between full page a and the next page b: b
+ * starts after a ended, or b is empty. (b starting before a ended only
+ * reads some orders twice.)
+ */
+static bool
+seam_gap(const struct page *a, const struct page *b)
+{
+	if (a->state != PAGE_DONE || b->state != PAGE_DONE || a->count < IMPORT_PAGE)
+		return false;
+	return b->count == 0 || b->first_id > a->last_id;
+}
+
+/* Page k is to be read again (and the checkpoint goes back to it). */
+static void
+reread(struct import *imp, int k)
+{
+	struct page *p = &imp->pages[k];
+
+	if (p->state != PAGE_DONE || p->rereads >= MAX_REREADS)
+		return;
+	p->state = PAGE_TODO;
+	p->rereads++;
+	if (k < imp->checkpoint)
+		imp->checkpoint = k;
+}
+
+/*
+ * Pages k-1 and k should share an order; a mismatch means the store changed
+ * between the two reads. With a gap the older page of the two is read again:
+ * a page read after deletions below it starts later than its older
+ * neighbour ended (read the neighbour again, then its neighbour, down to
+ * where the deletion was); a page read before orders came back below it
+ * starts later than its newer neighbour ended (read it again).
+ */
 static void
 check_seam(struct import *imp, int k)
 {
@@ -313,11 +399,34 @@ check_seam(struct import *imp, int k)
 		return;
 	a = &imp->pages[k - 1];
 	b = &imp->pages[k];
-	if (a->state != PAGE_DONE || b->state != PAGE_DONE || a->last_id == 0 ||
-	    b->count == 0 || a->count < IMPORT_PAGE)
+	if (a->state != PAGE_DONE || b->state != PAGE_DONE || a->count < IMPORT_PAGE ||
+	    (b->count > 0 && b->first_id == a->last_id))
 		return;
-	if (b->first_id != a->last_id)
-		imp->page_shifts++;
+	imp->page_shifts++;
+	if (seam_gap(a, b))
+		reread(imp, a->seq <= b->seq ? k - 1 : k);
+}
+
+/* The page's edges, for the seam checks of a later session. */
+static enum ts_rc
+save_page(struct import *imp, struct db *db, int token, int64_t first_id,
+    int64_t last_id, int count)
+{
+	sqlite3_stmt *st = NULL;
+	enum ts_rc rc;
+
+	if ((rc = db_rc(sqlite3_prepare_v2(db_handle(db), "INSERT OR REPLACE INTO"
+	    " import_pages (run_id, page, first_id, last_id, count) VALUES (?1, ?2,"
+	    " ?3, ?4, ?5)", -1, &st, NULL))) != TS_OK)
+		return rc;
+	(void)sqlite3_bind_int64(st, 1, imp->run_id);
+	(void)sqlite3_bind_int(st, 2, token);
+	(void)sqlite3_bind_int64(st, 3, first_id);
+	(void)sqlite3_bind_int64(st, 4, last_id);
+	(void)sqlite3_bind_int(st, 5, count);
+	rc = db_rc(sqlite3_step(st));
+	(void)sqlite3_finalize(st);
+	return rc;
 }
 
 enum ts_rc
@@ -326,7 +435,8 @@ import_page_applied(struct import *imp, struct db *db, int token,
 {
 	struct page *p;
 	size_t n = json_array_size(items);
-	int checkpoint, shifts;
+	int checkpoint, shifts, count;
+	int64_t first_id, last_id;
 	long requests;
 	enum ts_rc rc;
 
@@ -339,6 +449,10 @@ import_page_applied(struct import *imp, struct db *db, int token,
 	    json_array_get(items, 0), "id")) : 0;
 	p->last_id = n > 0 ? (int64_t)json_integer_value(json_object_get(
 	    json_array_get(items, n - 1), "id")) : 0;
+	p->seq = ++imp->seq;
+	first_id = p->first_id;
+	last_id = p->last_id;
+	count = p->count;
 	imp->asked--;
 	imp->pages_done++;
 	imp->applied += (long)n;
@@ -347,6 +461,16 @@ import_page_applied(struct import *imp, struct db *db, int token,
 	/* A short page is the last one (orders created later come after it). */
 	if (n < IMPORT_PAGE && (imp->end_page < 0 || token < imp->end_page))
 		imp->end_page = token;
+	/* The last page, read again, is full now: the end is further on. */
+	if (n == IMPORT_PAGE && token == imp->end_page) {
+		imp->end_page = -1;
+		for (int k = token + 1; k < imp->next_to_ask; k++)
+			if (imp->pages[k].state == PAGE_DONE &&
+			    imp->pages[k].count < IMPORT_PAGE) {
+				imp->end_page = k;
+				break;
+			}
+	}
 	check_seam(imp, token);
 	check_seam(imp, token + 1);
 	while (imp->checkpoint < imp->n_pages &&
@@ -363,6 +487,8 @@ import_page_applied(struct import *imp, struct db *db, int token,
 		rc = exec_bound(db, "UPDATE import_runs SET requests = ?2, store_total ="
 		    " CASE WHEN ?3 >= 0 THEN ?3 ELSE store_total END WHERE id = ?1",
 		    imp->run_id, requests, total, NULL, NULL);
+	if (rc == TS_OK)
+		rc = save_page(imp, db, token, first_id, last_id, count);
 	return rc;
 }
 
@@ -411,11 +537,20 @@ import_finish(struct import *imp, struct db *db, int64_t now, bool interrupted)
 	(void)sqlite3_finalize(st);
 	/*
 	 * Never "completed" with a gap: fewer distinct orders than the store
-	 * listed, or a seam that showed pages shifting under the cursor.
+	 * listed, a page not applied, or a seam still showing a shift after
+	 * its pages were read again.
 	 */
-	if (!interrupted && (imp->page_shifts > 0 ||
-	    (imp->store_total >= 0 && seen < imp->store_total)))
+	(void)pthread_mutex_lock(&imp->lock);
+	if (imp->end_page < 0 || imp->checkpoint <= imp->end_page)
 		gap = true;
+	for (int k = 1; k <= imp->end_page && k < imp->n_pages; k++)
+		if (seam_gap(&imp->pages[k - 1], &imp->pages[k]))
+			gap = true;
+	(void)pthread_mutex_unlock(&imp->lock);
+	if (imp->store_total >= 0 && seen < imp->store_total)
+		gap = true;
+	if (interrupted)
+		gap = false;
 	state = interrupted ? "interrupted" : gap ? "incomplete" : "completed";
 	return exec_bound(db, "UPDATE import_runs SET state = ?4,"
 	    " finished_at = CASE WHEN ?4 = 'interrupted' THEN NULL ELSE ?2 END,"
@@ -448,7 +583,7 @@ import_summary(struct db *db, int64_t run_id, json_t **out)
 		rc = TS_ERR_NOTFOUND;
 		goto out;
 	}
-	s = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	s = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 	    "run_id", (json_int_t)run_id,
 	    "since", (const char *)sqlite3_column_text(st, 0),
 	    "state", (const char *)sqlite3_column_text(st, 1),
@@ -462,6 +597,8 @@ import_summary(struct db *db, int64_t run_id, json_t **out)
 	    " run_id = ?1 AND outcome = 'failed'", run_id),
 	    "orders_ignored", count_of(db, "SELECT count(*) FROM import_seen WHERE"
 	    " run_id = ?1 AND outcome = 'ignored'", run_id),
+	    "orders_current", count_of(db, "SELECT count(*) FROM import_seen WHERE"
+	    " run_id = ?1 AND outcome = 'current'", run_id),
 	    "orders_changed", count_of(db, "SELECT count(*) FROM import_seen WHERE"
 	    " run_id = ?1 AND changed", run_id),
 	    "customers_created", count_of(db, "SELECT count(*) FROM import_customers"

@@ -68,12 +68,18 @@ print_summary(json_t *s)
 	printf("  orders synced     %lld\n", N("orders_synced"));
 	printf("  orders failed     %lld\n", N("orders_failed"));
 	printf("  orders ignored    %lld (checkout drafts)\n", N("orders_ignored"));
+	if (N("orders_current") > 0)
+		printf("  orders current    %lld (the daemon had applied a newer"
+		    " copy)\n", N("orders_current"));
 	printf("  orders changed    %lld\n", N("orders_changed"));
 	printf("  customers created %lld\n", N("customers_created"));
 	printf("  customers updated %lld\n", N("customers_updated"));
 	printf("  REST requests     %lld\n", N("requests"));
 	printf("  elapsed           %llds\n", N("elapsed_s"));
-	if (N("page_shifts") > 0)
+	if (N("page_shifts") > 0 && strcmp(state, "completed") == 0)
+		printf("  pages shifted     %lld (orders were deleted or restored"
+		    " meanwhile; those pages were read again)\n", N("page_shifts"));
+	else if (N("page_shifts") > 0)
 		printf("  pages shifted     %lld (orders were deleted during the"
 		    " import: run it again)\n", N("page_shifts"));
 	printf("  discrepancies     %zu\n", json_array_size(disc));
@@ -107,7 +113,8 @@ import_cli_run(const struct config *cfg, const char *since)
 	time_t started = time(NULL), last_line = 0;
 	char *err = NULL;
 	int sig, status = 1;
-	const char *state;
+	const char *state, *failed = NULL;
+	char why[512] = "";
 
 	if (import_since_parse(since, (int64_t)time(NULL), &after) != TS_OK) {
 		fprintf(stderr, "tracksiesd: --since %s: expected all, 30d, 90d, 1y,"
@@ -118,12 +125,12 @@ import_cli_run(const struct config *cfg, const char *since)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	(void)pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (db_open(cfg->db_path, &db, &err) != TS_OK ||
-	    import_open(db, since, after, (int64_t)time(NULL), &imp, &resumed) != TS_OK) {
+	if (db_open(cfg->db_path, &db, &err) != TS_OK) {
 		fprintf(stderr, "tracksiesd: import: %s\n", err != NULL ? err :
 		    "cannot start (database)");
 		goto out;
 	}
+	/* Before import_open, which marks a run running. */
 	{
 		bool on = true;
 		if (features_get(db, FEATURE_IMPORT, &on) == TS_OK && !on) {
@@ -131,6 +138,10 @@ import_cli_run(const struct config *cfg, const char *since)
 			    " woo.import); PUT /v1/features to switch it on\n");
 			goto out;
 		}
+	}
+	if (import_open(db, since, after, (int64_t)time(NULL), &imp, &resumed) != TS_OK) {
+		fprintf(stderr, "tracksiesd: import: cannot start (database)\n");
+		goto out;
 	}
 	log_info("import: %s run=%lld since=%s", resumed ? "resuming" : "starting",
 	    (long long)import_run_id(imp), since);
@@ -146,19 +157,27 @@ import_cli_run(const struct config *cfg, const char *since)
 			last_line = time(NULL);
 		}
 	}
+	if ((failed = worker_import_failed(w)) != NULL)
+		(void)snprintf(why, sizeof(why), "%s", failed);
 	worker_stop(w);
 	w = NULL;
 	progress(imp, started, tty, true);
 	if (interrupted)
 		fprintf(stderr, "import: interrupted; run the same command again to"
 		    " resume from the last checkpoint\n");
-	if (import_finish(imp, db, (int64_t)time(NULL), interrupted) != TS_OK ||
+	else if (failed != NULL)
+		fprintf(stderr, "tracksiesd: import: %s; run the same command again"
+		    " to resume from the last checkpoint\n", why);
+	/* Given up: closed as interrupted, so that the same command resumes. */
+	if (import_finish(imp, db, (int64_t)time(NULL), interrupted ||
+	    failed != NULL) != TS_OK ||
 	    import_summary(db, import_run_id(imp), &summary) != TS_OK)
 		goto out;
 	print_summary(summary);
 	state = json_string_value(json_object_get(summary, "state"));
-	/* Discrepancies are not failures; a gap or an interruption is. */
-	status = strcmp(state, "completed") == 0 ? 0 : interrupted ? 130 : 2;
+	/* Discrepancies are not failures; a gap, an interruption or the store is. */
+	status = failed != NULL && !interrupted ? 1 : strcmp(state, "completed") == 0 ?
+	    0 : interrupted ? 130 : 2;
 out:
 	worker_stop(w);
 	json_decref(summary);

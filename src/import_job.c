@@ -33,6 +33,9 @@ job_close(struct import_job *job, bool interrupted)
 {
 	if (job == NULL)
 		return;
+	if (worker_import_failed(job->worker) != NULL)
+		log_error("import: run=%lld gave up: %s", (long long)job->run_id,
+		    worker_import_failed(job->worker));
 	worker_stop(job->worker);
 	if (import_finish(job->imp, job->db, (int64_t)time(NULL), interrupted) != TS_OK)
 		log_warn("import: run=%lld could not be closed", (long long)job->run_id);
@@ -70,7 +73,7 @@ import_slot_start(struct import_slot *slot, const struct config *cfg,
 	}
 	(void)pthread_mutex_lock(&slot->lock);
 	if (slot->job != NULL && worker_finished(slot->job->worker)) {
-		job_close(slot->job, false);
+		job_close(slot->job, worker_import_failed(slot->job->worker) != NULL);
 		slot->job = NULL;
 	}
 	if (slot->job != NULL) {
@@ -110,7 +113,7 @@ import_slot_status(struct import_slot *slot, struct db *db, json_t **out)
 
 	(void)pthread_mutex_lock(&slot->lock);
 	if (slot->job != NULL && worker_finished(slot->job->worker)) {
-		job_close(slot->job, false);
+		job_close(slot->job, worker_import_failed(slot->job->worker) != NULL);
 		slot->job = NULL;
 	}
 	if (slot->job != NULL) {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -465,26 +466,50 @@ private_host(const char *h, size_t len)
 	return false;
 }
 
-const char *
-reconcile_url_refused(const char *url)
+/* url's host (not NUL-terminated) and port; false when not http(s)://. */
+static bool
+split_url(const char *url, const char **host, size_t *host_len, long *port)
 {
 	const char *h, *end, *colon;
-	long port;
 	bool https;
 
 	if (url == NULL)
-		return "no [webhook] public_url is set";
+		return false;
 	https = strncmp(url, "https://", 8) == 0;
 	if (!https && strncmp(url, "http://", 7) != 0)
-		return "it is not an http:// or https:// URL";
+		return false;
 	h = url + (https ? 8 : 7);
 	end = h + strcspn(h, "/?#");
 	colon = h[0] == '[' ? strchr(h, ']') : h;
-	colon = colon != NULL ? memchr(colon, ':', (size_t)(end - colon)) : NULL;
-	port = colon != NULL ? strtol(colon + 1, NULL, 10) : (https ? 443 : 80);
-	if (port != 80 && port != 443 && port != 8080)
+	colon = colon != NULL && colon < end ?
+	    memchr(colon, ':', (size_t)(end - colon)) : NULL;
+	*port = colon != NULL ? strtol(colon + 1, NULL, 10) : (https ? 443 : 80);
+	*host = h;
+	*host_len = (size_t)((colon != NULL ? colon : end) - h);
+	return true;
+}
+
+const char *
+reconcile_url_refused(const char *url, const char *store_url)
+{
+	const char *h, *sh;
+	size_t len, slen;
+	long port, sport;
+	bool same_host;
+
+	if (url == NULL)
+		return "no [webhook] public_url is set";
+	if (!split_url(url, &h, &len, &port))
+		return "it is not an http:// or https:// URL";
+	/*
+	 * wp_http_validate_url() lets the shop's own host through whatever its
+	 * address, and its own port too.
+	 */
+	same_host = split_url(store_url, &sh, &slen, &sport) && slen == len &&
+	    len > 0 && strncasecmp(h, sh, len) == 0;
+	if (port != 80 && port != 443 && port != 8080 && !(same_host && port == sport))
 		return "WooCommerce only delivers to ports 80, 443 and 8080";
-	if (private_host(h, (size_t)((colon != NULL ? colon : end) - h)))
+	if (!same_host && private_host(h, len))
 		return "WooCommerce refuses loopback and private addresses unless"
 		    " they are the shop's own host";
 	return NULL;
@@ -509,7 +534,7 @@ reconcile_register_webhooks(const struct config *cfg)
 		    " WooCommerce delivers webhooks to\n");
 		return 78;
 	}
-	if ((why = reconcile_url_refused(cfg->public_url)) != NULL)
+	if ((why = reconcile_url_refused(cfg->public_url, cfg->store_url)) != NULL)
 		printf("warning: %s: %s (see docs/operations.md: reverse proxy)\n",
 		    cfg->public_url, why);
 	if (wc_client_new(&opt, &wc) != TS_OK)

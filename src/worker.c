@@ -44,6 +44,7 @@
 #define BATCH 100		/* WooCommerce's per-request limit */
 #define BACKOFF_MAX_S 30
 #define AUTH_PROBE_MAX_S 30
+#define IMPORT_MAX_FAILURES 5	/* import: store requests failed in a row */
 /*
  * While requests are in flight, a partial batch waits this long for more
  * orders before it goes: under a burst, full batches of 100; alone, an
@@ -96,7 +97,9 @@ struct call_ctx {
 struct worker {
 	const struct config *cfg;
 	struct import *import;		/* --import: pages instead of events */
-	atomic_bool finished;		/* import mode: everything applied and written */
+	atomic_bool finished;		/* import mode: everything applied and written, or gave up */
+	atomic_bool gave_up;		/* import mode: the store is down or refuses the keys */
+	char gave_up_why[512];		/* written by the worker before gave_up is set */
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -120,6 +123,7 @@ struct worker {
 	int64_t fetch_since_ms;		/* oldest partial fetch batch waiting, 0 */
 	int64_t write_since_ms;		/* oldest partial write batch waiting, 0 */
 	int backoff_s;
+	int import_failures;		/* import mode: failed store requests in a row */
 	bool auth_paused;
 	bool sync_off;			/* feature woo.order_sync is off: claim nothing */
 	bool auto_complete;		/* feature hq.digital_auto_complete */
@@ -340,8 +344,38 @@ store_ok(struct worker *w)
 		(void)sqlite3_reset(w->make_due);
 	}
 	w->backoff_s = 0;
+	w->import_failures = 0;
 	w->store_ready_at = 0;
 	status_update(w, set_reachable, &yes);
+}
+
+/*
+ * An import gives up instead of backing off for ever (its operator waits at
+ * a terminal, and docs/operations.md promises exit 1): at once when the store
+ * refuses the keys, or after IMPORT_MAX_FAILURES requests in a row (about 15 s
+ * of backoff) that got no answer or an error. A 429 is the store pacing us,
+ * not failing. The checkpoint stays; the same command resumes.
+ */
+static void
+import_check_give_up(struct worker *w, const struct wc_call *c)
+{
+	if (c->rc == TS_ERR_AUTH) {
+		(void)snprintf(w->gave_up_why, sizeof(w->gave_up_why), "the store"
+		    " refused our keys (HTTP %ld %s): check [store] consumer_key and"
+		    " consumer_secret", c->status, c->error_code);
+	} else if (c->status == 429 || ++w->import_failures < IMPORT_MAX_FAILURES) {
+		return;
+	} else if (c->status == 0) {
+		(void)snprintf(w->gave_up_why, sizeof(w->gave_up_why), "the store did"
+		    " not answer %d requests in a row (last: %s: %s): check [store] url"
+		    " and that the store is up", w->import_failures, c->error_code,
+		    c->error_message);
+	} else {
+		(void)snprintf(w->gave_up_why, sizeof(w->gave_up_why), "the store"
+		    " failed %d requests in a row (last: HTTP %ld %s): check that the"
+		    " store is up", w->import_failures, c->status, c->error_code);
+	}
+	atomic_store(&w->gave_up, true);
 }
 
 /* Exponential backoff with +-25 % jitter; Retry-After wins when longer. */
@@ -375,7 +409,9 @@ store_failed(struct worker *w, const struct wc_call *c)
 		wait_s = (int)(c->retry_after_s > 3600 ? 3600 : c->retry_after_s);
 	w->store_ready_at = now_s() + wait_s;
 	status_update(w, set_reachable, &reachable);
-	if (c->rc != TS_ERR_AUTH)
+	if (w->import != NULL)
+		import_check_give_up(w, c);
+	if (c->rc != TS_ERR_AUTH && !atomic_load(&w->gave_up))
 		log_warn("worker: store request failed status=%ld code=%s: retry in %ds",
 		    c->status, c->error_code, wait_s);
 }
@@ -1127,8 +1163,10 @@ prepare(struct worker *w)
 	    " WHERE state = 'pending' AND next_attempt_at > ?1", -1,
 	    SQLITE_PREPARE_PERSISTENT, &w->make_due, NULL))) != TS_OK)
 		return rc;
-	while (!atomic_load(&w->stop)) {
+	while (!atomic_load(&w->stop) && !atomic_load(&w->gave_up)) {
 		if ((rc = learn_store_settings(w)) == TS_OK)
+			break;
+		if (atomic_load(&w->gave_up))
 			break;
 		log_warn("worker: cannot learn the store's currency yet (%s);"
 		    " set [store] currency to start without the store", rc_name(rc));
@@ -1137,7 +1175,7 @@ prepare(struct worker *w)
 		    now_s() + 5; !atomic_load(&w->stop) && now_s() < until;)
 			idle(w, (until - now_s()) * 1000);
 	}
-	if (atomic_load(&w->stop))
+	if (atomic_load(&w->stop) || atomic_load(&w->gave_up))
 		return TS_OK;
 	set.store_currency = w->currency;
 	set.qualifying_statuses = w->cfg->qualifying_statuses;
@@ -1147,8 +1185,13 @@ prepare(struct worker *w)
 		return rc;
 	log_info("worker: started currency=%s decimals=%d in_flight=%d",
 	    w->currency, w->decimals, w->cfg->max_in_flight);
-	if (w->import == NULL)
-		resume_writebacks(w);
+	/*
+	 * An import replays them too: a run interrupted (or given up) between
+	 * applying a page and writing its meta leaves them here, and the pages
+	 * before its checkpoint are not applied again to plan them anew. The
+	 * import is finished only once every job in hand is written.
+	 */
+	resume_writebacks(w);
 	return TS_OK;
 }
 
@@ -1203,8 +1246,17 @@ on_page(struct worker *w, struct wc_call *c, struct call_ctx *ctx)
 			sync_result_fini(&r);
 			break;
 		}
-		/* The seam order of two pages: its write is already queued. */
-		if (r.meta != NULL && job_find(w, r.order_id) < 0 &&
+		/*
+		 * The seam order of two pages, or a write-back replayed from an
+		 * earlier session: its write is already queued. One not sent
+		 * yet takes the meta planned now (order_sync holds that too).
+		 */
+		if (r.meta != NULL && (j = job_find(w, r.order_id)) >= 0 &&
+		    w->jobs[j].state == JOB_WRITE) {
+			json_decref(w->jobs[j].meta);
+			w->jobs[j].meta = r.meta;
+			r.meta = NULL;
+		} else if (r.meta != NULL && j < 0 &&
 		    (j = job_new(w, r.order_id, 0)) >= 0) {
 			w->jobs[j].state = JOB_WRITE;
 			w->jobs[j].meta = r.meta;
@@ -1281,9 +1333,15 @@ worker_main(void *arg)
 	(void)pthread_sigmask(SIG_BLOCK, &all, NULL);
 	if ((rc = prepare(w)) != TS_OK) {
 		log_error("worker: cannot start (%s); orders stay queued", rc_name(rc));
+		if (w->import != NULL) {
+			(void)snprintf(w->gave_up_why, sizeof(w->gave_up_why),
+			    "cannot start (%s)", rc_name(rc));
+			atomic_store(&w->gave_up, true);
+			atomic_store(&w->finished, true);
+		}
 		return NULL;
 	}
-	while (!atomic_load(&w->stop)) {
+	while (!atomic_load(&w->stop) && !atomic_load(&w->gave_up)) {
 		int64_t now = now_s();
 		struct wc_call *done = NULL;
 
@@ -1336,6 +1394,8 @@ worker_main(void *arg)
 		if (wc_client_wait(w->wc, 250, &done) == TS_OK && done != NULL)
 			dispatch(w, done);
 	}
+	if (atomic_load(&w->gave_up))
+		atomic_store(&w->finished, true);
 	return NULL;
 }
 
@@ -1349,6 +1409,12 @@ bool
 worker_finished(struct worker *w)
 {
 	return atomic_load(&w->finished);
+}
+
+const char *
+worker_import_failed(struct worker *w)
+{
+	return atomic_load(&w->gave_up) ? w->gave_up_why : NULL;
 }
 
 enum ts_rc

@@ -59,8 +59,11 @@ int reconcile_register_webhooks(const struct config *cfg);
 /*
  * Why WooCommerce would refuse to deliver to url (wp_safe_remote_request:
  * loopback or private host, or a port other than 80, 443, 8080), or NULL
- * when it would deliver. Pure.
+ * when it would deliver. The shop's own host (that of store_url, [store]
+ * url; may be NULL) is allowed whatever its address, and so is its own
+ * port, as wp_http_validate_url() allows them. Returns a static string.
+ * Pure.
  */
-const char *reconcile_url_refused(const char *url);
+const char *reconcile_url_refused(const char *url, const char *store_url);
 
 #endif

@@ -49,6 +49,13 @@ struct import;
 enum ts_rc worker_start_import(const struct config *cfg, struct import *imp,
     struct worker **out);
 bool worker_finished(struct worker *w);
+/*
+ * Import mode: why the import gave up (the store refused the keys, did not
+ * answer IMPORT_MAX_FAILURES requests in a row, or the worker could not
+ * start), or NULL. worker_finished is true too then; the checkpoint stays
+ * for a resume. The string is owned by w. Any thread.
+ */
+const char *worker_import_failed(struct worker *w);
 
 /* Wake the worker: new events were committed. Any thread. */
 void worker_notify(void *worker);
