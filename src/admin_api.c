@@ -224,9 +224,14 @@ admin_api_release_idle(struct admin_api *api, int64_t unused_s)
 		memmove(api->idle_since, api->idle_since + 1,
 		    api->n_idle * sizeof(*api->idle_since));
 	}
-	/* The one kept gives back its page cache; nobody can take it now. */
-	if (api->n_idle == 1 && now - api->idle_since[0] >= unused_s)
+	/*
+	 * The one kept gives back its kept statements and page cache; nobody
+	 * can take it now.
+	 */
+	if (api->n_idle == 1 && now - api->idle_since[0] >= unused_s) {
+		db_stmt_flush(api->idle[0]);
 		(void)sqlite3_db_release_memory(db_handle(api->idle[0]));
+	}
 	(void)pthread_mutex_unlock(&api->lock);
 	for (size_t i = 0; i < n_stale; i++)
 		db_close(stale[i]);
@@ -734,9 +739,8 @@ load_store_settings(struct admin_req *r)
 
 	r->decimals = 2;
 	r->currency[0] = '\0';
-	if (sqlite3_prepare_v2(db_handle(r->db), "SELECT key, value FROM kv"
-	    " WHERE key IN ('store.decimals', 'store.currency')", -1, &st,
-	    NULL) != SQLITE_OK)
+	if (db_stmt(r->db, "SELECT key, value FROM kv"
+	    " WHERE key IN ('store.decimals', 'store.currency')", &st) != TS_OK)
 		goto out;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *k = (const char *)sqlite3_column_text(st, 0);
@@ -750,7 +754,7 @@ load_store_settings(struct admin_req *r)
 			(void)snprintf(r->currency, sizeof(r->currency), "%s", v);
 	}
 out:
-	(void)sqlite3_finalize(st);
+	db_stmt_done(r->db, st);
 }
 
 static int64_t

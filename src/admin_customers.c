@@ -157,8 +157,8 @@ load_counts(struct admin_req *r, int64_t counts[5])
 	int src;
 
 	memset(counts, 0, 5 * sizeof(counts[0]));
-	if ((rc = db_rc(sqlite3_prepare_v2(db_handle(r->db), "SELECT status, n"
-	    " FROM customer_status_counts", -1, &st, NULL))) != TS_OK)
+	if ((rc = db_stmt(r->db, "SELECT status, n FROM customer_status_counts",
+	    &st)) != TS_OK)
 		goto out;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *s = (const char *)sqlite3_column_text(st, 0);
@@ -171,7 +171,7 @@ load_counts(struct admin_req *r, int64_t counts[5])
 	if (src != SQLITE_DONE)
 		rc = db_rc(src);
 out:
-	(void)sqlite3_finalize(st);
+	db_stmt_done(r->db, st);
 	return rc;
 }
 
@@ -415,8 +415,7 @@ select_rows(struct admin_req *r, const struct admin_filter *f, bool ids_only,
 	add(sql, sizeof(sql), " ORDER BY ");
 	add(sql, sizeof(sql), f->desc ? f->sort->desc : f->sort->asc);
 	add(sql, sizeof(sql), " LIMIT :limit OFFSET :offset");
-	if ((rc = db_rc(sqlite3_prepare_v2(db_handle(r->db), sql, -1, out,
-	    NULL))) != TS_OK)
+	if ((rc = db_stmt(r->db, sql, out)) != TS_OK)
 		return rc;
 	bind_filter(*out, f);
 	bind_int(*out, ":limit", limit);
@@ -446,15 +445,14 @@ admin_customers_count(struct admin_req *r, const struct admin_filter *f,
 		    " WHERE customers_fts MATCH :match");
 	else
 		add_where(sql, sizeof(sql), f, false);
-	if ((rc = db_rc(sqlite3_prepare_v2(db_handle(r->db), sql, -1, &st,
-	    NULL))) != TS_OK)
+	if ((rc = db_stmt(r->db, sql, &st)) != TS_OK)
 		return rc;
 	bind_filter(st, f);
 	if ((src = sqlite3_step(st)) == SQLITE_ROW)
 		*total = sqlite3_column_int64(st, 0);
 	else
 		rc = db_rc(src);
-	(void)sqlite3_finalize(st);
+	db_stmt_done(r->db, st);
 	return rc;
 }
 
@@ -479,12 +477,12 @@ add_page_tags(struct admin_req *r, json_t *customers)
 		rc = TS_ERR_NOMEM;
 		goto out;
 	}
-	if ((rc = db_rc(sqlite3_prepare_v2(db_handle(r->db), "SELECT"
-	    " ct.customer_id, ct.tag_id, t.label, t.icon, t.channel, ct.earned_at"
-	    " FROM customer_tags AS ct LEFT JOIN tags AS t ON t.id = ct.tag_id"
+	if ((rc = db_stmt(r->db, "SELECT ct.customer_id, ct.tag_id, t.label,"
+	    " t.icon, t.channel, ct.earned_at FROM customer_tags AS ct"
+	    " LEFT JOIN tags AS t ON t.id = ct.tag_id"
 	    " WHERE ct.customer_id IN (SELECT value FROM json_each(?1))"
 	    " AND ct.lost_at IS NULL ORDER BY t.channel, t.position, ct.tag_id",
-	    -1, &st, NULL))) != TS_OK)
+	    &st)) != TS_OK)
 		goto out;
 	(void)sqlite3_bind_text(st, 1, ids_text, -1, SQLITE_STATIC);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
@@ -516,7 +514,7 @@ add_page_tags(struct admin_req *r, json_t *customers)
 	if (src != SQLITE_DONE)
 		rc = db_rc(src);
 out:
-	(void)sqlite3_finalize(st);
+	db_stmt_done(r->db, st);
 	free(ids_text);
 	json_decref(ids);
 	return rc;
@@ -574,7 +572,7 @@ dbfail:
 	admin_api_db_fail(r, rc, "list");
 out:
 	json_decref(list);
-	(void)sqlite3_finalize(st);
+	db_stmt_done(r->db, st);
 	admin_customers_filter_free(f);
 }
 

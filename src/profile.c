@@ -67,10 +67,11 @@ stored_json(sqlite3_stmt *st, int col)
 	return v != NULL ? v : json_object();
 }
 
+/* Kept prepared on db for the next profile: give back with db_stmt_done. */
 static enum ts_rc
 prepare(struct db *db, const char *sql, sqlite3_stmt **st)
 {
-	return db_rc(sqlite3_prepare_v2(db_handle(db), sql, -1, st, NULL));
+	return db_stmt(db, sql, st);
 }
 
 /* Step to the end; TS_OK when every row was read. */
@@ -151,7 +152,7 @@ profile_add_tags(struct db *db, int64_t customer_id, json_t *obj)
 		    "earned_at", time_json(st, 4)));
 	rc = done_rc(src);
 out:
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	(void)json_object_set_new(obj, "tags", tags);
 	return rc;
 }
@@ -176,7 +177,7 @@ profile_find_by_email(struct db *db, const char *email, int64_t *customer_id)
 		else
 			rc = TS_ERR_NOTFOUND;
 	}
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	free(norm);
 	return rc;
 }
@@ -509,9 +510,9 @@ write_orders(struct jw *w, struct db *db, int64_t customer_id, int decimals)
 	jw_close(w, "]");
 	rc = done_rc(src);
 out:
-	(void)sqlite3_finalize(st);
-	(void)sqlite3_finalize(os.items);
-	(void)sqlite3_finalize(os.refunds);
+	db_stmt_done(db, st);
+	db_stmt_done(db, os.items);
+	db_stmt_done(db, os.refunds);
 	return rc;
 }
 
@@ -550,7 +551,7 @@ write_returns(struct jw *w, struct db *db, int64_t customer_id, int decimals,
 	jw_close(w, "]");
 	jw_close(w, "}");
 	rc = done_rc(src);
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	return rc;
 }
 
@@ -586,7 +587,7 @@ write_interactions(struct jw *w, struct db *db, int64_t customer_id)
 	}
 	jw_close(w, "]");
 	rc = done_rc(src);
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	return rc;
 }
 
@@ -608,7 +609,7 @@ add_aliases(struct db *db, int64_t customer_id, json_t *profile)
 		    "email", text_json(st, 1), "created_at", time_json(st, 2)));
 	rc = done_rc(src);
 out:
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	(void)json_object_set_new(profile, "aliases", list);
 	return rc;
 }
@@ -657,7 +658,7 @@ profile_links(struct db *db, int64_t customer_id, json_t **out)
 	}
 	rc = done_rc(src);
 out:
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	if (rc != TS_OK) {
 		json_decref(list);
 		return rc;
@@ -737,14 +738,14 @@ profile_head(struct db *db, int64_t customer_id, int decimals, int64_t now,
 	    "status_reason", text_json(st, 8)));
 	*refunded = sqlite3_column_int64(st, 14);
 	*refunds = sqlite3_column_int64(st, 15);
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	st = NULL;
 	if ((rc = profile_add_tags(db, customer_id, p)) != TS_OK ||
 	    (rc = add_aliases(db, customer_id, p)) != TS_OK ||
 	    (rc = add_links(db, customer_id, p)) != TS_OK)
 		goto out;
 out:
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	if (rc != TS_OK) {
 		json_decref(p);
 		return rc;
@@ -913,7 +914,7 @@ profile_audit(struct db *db, int64_t customer_id, int64_t at,
 	bind_text_or_null(st, 8, reason);
 	rc = db_rc(sqlite3_step(st));
 out:
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	return rc;
 }
 
@@ -938,7 +939,7 @@ profile_set_status(struct db *db, int64_t customer_id, const char *status,
 		goto out;
 	}
 	(void)snprintf(old, sizeof(old), "%s", sqlite3_column_text(st, 0));
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	st = NULL;
 	if (strcmp(old, status) == 0)
 		goto out;
@@ -958,6 +959,6 @@ profile_set_status(struct db *db, int64_t customer_id, const char *status,
 		goto out;
 	*changed = true;
 out:
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	return rc;
 }

@@ -52,6 +52,22 @@ enum ts_rc db_query_int64_with(struct db *db, const char *sql,
     sqlite3_int64 arg, sqlite3_int64 *out);
 
 /*
+ * A prepared statement for sql, kept on db for the next call with the same
+ * text (hot read paths: the admin API's list and profile). Bind, step, then
+ * give it back with db_stmt_done, which resets it and clears its bindings;
+ * never sqlite3_finalize it. A statement already handed out is not handed
+ * out again: the same SQL in use twice gets a fresh one, which
+ * db_stmt_done finalises. On failure *out is NULL.
+ */
+enum ts_rc db_stmt(struct db *db, const char *sql, sqlite3_stmt **out);
+
+/* Give back a statement from db_stmt. NULL is a no-op. */
+void db_stmt_done(struct db *db, sqlite3_stmt *st);
+
+/* Finalise the kept statements not in use (releasing their memory). */
+void db_stmt_flush(struct db *db);
+
+/*
  * The kv table (0002): small daemon state such as the store currency or the
  * reconciler's watermark. db_kv_get copies the value into buf (TS_ERR_NOTFOUND
  * when absent); db_kv_set inserts or replaces it, with the time.
