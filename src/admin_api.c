@@ -539,6 +539,17 @@ bad:
 }
 
 void
+admin_api_reply_text(struct admin_req *r, unsigned status, char *text,
+    size_t len)
+{
+	free(r->resp->body);
+	r->resp->status = status;
+	r->resp->content_type = "application/json";
+	r->resp->body = text;
+	r->resp->body_len = len;
+}
+
+void
 admin_api_reply_profile(struct admin_req *r, unsigned status)
 {
 	char *text = NULL;
@@ -546,17 +557,12 @@ admin_api_reply_profile(struct admin_req *r, unsigned status)
 	enum ts_rc rc;
 
 	rc = profile_get_text(r->db, r->id, r->decimals, r->now, &text, &len);
-	if (rc == TS_ERR_NOTFOUND) {
+	if (rc == TS_ERR_NOTFOUND)
 		admin_api_fail(r, 404, "not_found", NULL, "no such customer");
-	} else if (rc != TS_OK) {
+	else if (rc != TS_OK)
 		admin_api_db_fail(r, rc, "profile read");
-	} else {
-		free(r->resp->body);
-		r->resp->status = status;
-		r->resp->content_type = "application/json";
-		r->resp->body = text;
-		r->resp->body_len = len;
-	}
+	else
+		admin_api_reply_text(r, status, text, len);
 }
 
 /* ---- routing ----------------------------------------------------------- */
