@@ -7,31 +7,39 @@
  */
 #include "tracksies/jw.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tracksies/money.h"
 #include "tracksies/wc_order.h"
 
+/* Room for n more bytes and the NUL; false (and fail) when out of memory. */
+static bool
+reserve(struct jw *w, size_t n)
+{
+	size_t cap;
+	char *grown;
+
+	if (w->fail)
+		return false;
+	if (w->len + n + 1 <= w->cap)
+		return true;
+	for (cap = w->cap ? w->cap * 2 : 8192; cap < w->len + n + 1; cap *= 2)
+		;
+	if ((grown = realloc(w->buf, cap)) == NULL) {
+		w->fail = true;
+		return false;
+	}
+	w->buf = grown;
+	w->cap = cap;
+	return true;
+}
+
 void
 jw_raw(struct jw *w, const char *s, size_t n)
 {
-	if (w->fail)
+	if (!reserve(w, n))
 		return;
-	if (w->len + n + 1 > w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 131072;
-		char *grown;
-
-		while (cap < w->len + n + 1)
-			cap *= 2;
-		if ((grown = realloc(w->buf, cap)) == NULL) {
-			w->fail = true;
-			return;
-		}
-		w->buf = grown;
-		w->cap = cap;
-	}
 	memcpy(w->buf + w->len, s, n);
 	w->len += n;
 	w->buf[w->len] = '\0';
@@ -43,69 +51,94 @@ jw_lit(struct jw *w, const char *s)
 	jw_raw(w, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at p (0: invalid). */
+/*
+ * Length of the valid UTF-8 sequence at p (0: invalid). Strict as jansson
+ * is: no overlong forms, no surrogates, nothing above U+10FFFF.
+ */
 static size_t
 utf8_len(const unsigned char *p)
 {
-	size_t n = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 :
-	    (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+	size_t n = p[0] < 0x80 ? 1 : p[0] < 0xc2 ? 0 : p[0] < 0xe0 ? 2 :
+	    p[0] < 0xf0 ? 3 : p[0] < 0xf5 ? 4 : 0;
 
-	if (n == 2 && p[0] < 0xc2)
-		return 0;
 	for (size_t i = 1; i < n; i++)
 		if ((p[i] & 0xc0) != 0x80)
 			return 0;
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+		return 0;
 	return n;
 }
 
-/* A JSON string; invalid UTF-8 becomes U+FFFD. NULL is null. */
+/*
+ * A JSON string; invalid UTF-8 becomes U+FFFD. NULL is null. Room for the
+ * worst case (every byte a \u00XX) is made once, then the bytes are
+ * written in place: one call per string, not one per run of plain bytes.
+ */
 void
 jw_str(struct jw *w, const char *s)
 {
+	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
-	char esc[8];
+	char *o;
 
 	if (s == NULL) {
 		jw_lit(w, "null");
 		return;
 	}
-	jw_raw(w, "\"", 1);
+	if (!reserve(w, strlen(s) * 6 + 2))
+		return;
+	o = w->buf + w->len;
+	*o++ = '"';
 	while (*p != '\0') {
-		const unsigned char *run = p;
 		size_t n;
 
-		while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-			p++;
-		jw_raw(w, (const char *)run, (size_t)(p - run));
-		if (*p == '\0')
-			break;
-		if (*p == '"' || *p == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)*p++;
-			jw_raw(w, esc, 2);
+		if (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
+			*o++ = (char)*p++;
+		} else if (*p == '"' || *p == '\\') {
+			*o++ = '\\';
+			*o++ = (char)*p++;
 		} else if (*p < 0x20) {
-			(void)snprintf(esc, sizeof(esc), "\\u%04x", *p++);
-			jw_raw(w, esc, 6);
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[*p >> 4];
+			o[5] = hex[*p & 0xf];
+			o += 6;
+			p++;
 		} else if ((n = utf8_len(p)) > 0) {
-			jw_raw(w, (const char *)p, n);
+			memcpy(o, p, n);
+			o += n;
 			p += n;
 		} else {
-			jw_lit(w, "\xef\xbf\xbd");
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
 			p++;
 		}
 	}
-	jw_raw(w, "\"", 1);
+	*o++ = '"';
+	*o = '\0';
+	w->len = (size_t)(o - w->buf);
 }
 
-/* ,"key": — the comma only after a first member. */
+/* ,"key": -- the comma only after a first member; key needs no escaping. */
 void
 jw_key(struct jw *w, const char *key)
 {
+	size_t n = strlen(key);
+	char *o;
+
+	if (!reserve(w, n + 4))
+		return;
+	o = w->buf + w->len;
 	if (w->comma)
-		jw_raw(w, ",", 1);
+		*o++ = ',';
 	w->comma = true;
-	jw_str(w, key);
-	jw_raw(w, ":", 1);
+	*o++ = '"';
+	memcpy(o, key, n);
+	o += n;
+	*o++ = '"';
+	*o++ = ':';
+	*o = '\0';
+	w->len = (size_t)(o - w->buf);
 }
 
 void

@@ -35,7 +35,8 @@ void jw_lit(struct jw *w, const char *s);
 /* A JSON string, escaped; invalid UTF-8 becomes U+FFFD. NULL is null. */
 void jw_str(struct jw *w, const char *s);
 
-/* ,"key": -- the comma only after a first member. */
+/* ,"key": -- the comma only after a first member. key is a literal name
+ * with nothing to escape (the callers' own member names). */
 void jw_key(struct jw *w, const char *key);
 
 /* Open "{" or "[" as member key (NULL: an array element), and close it. */
