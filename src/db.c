@@ -75,6 +75,17 @@ db_rc(int sqlite_rc)
 	}
 }
 
+void
+db_init(void)
+{
+	/*
+	 * No allocation statistics: nothing reads them, and keeping them takes
+	 * a process-wide mutex around every SQLite malloc and free, which the
+	 * admin API's request threads contend for.
+	 */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 enum ts_rc
 db_open(const char *path, struct db **out, char **errmsg)
 {

@@ -428,6 +428,7 @@ main(int argc, char **argv)
 	int check_only = 0, import = 0, register_hooks = 0, recalc = 0, opt, status;
 
 	mem_init();
+	db_init();
 	while ((opt = getopt_long(argc, argv, "c:nVh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;

@@ -16,6 +16,12 @@
 struct db;
 
 /*
+ * Process-wide SQLite settings: call once at start, before any connection
+ * is opened (main.c). Without it SQLite keeps its defaults.
+ */
+void db_init(void);
+
+/*
  * Open (creating under umask 077) the database at path with the connection
  * pragmas set. On TS_OK *out belongs to the caller (db_close). TS_ERR_IO when
  * the file cannot be opened or is not a database; *errmsg (may be NULL) then
