@@ -349,6 +349,7 @@ run(const char *config_path, struct config *cfg)
 	log_info("webhook: listening addr=%s port=%u path=%s", cfg->webhook_listen,
 	    (unsigned)http_server_port(webhook), cfg->webhook_path);
 	aopt.cfg = cfg;
+	aopt.threads = (unsigned)cfg->admin_threads;
 	aopt.queue = queue;
 	aopt.worker = worker;
 	aopt.intake = &intake.counters;
