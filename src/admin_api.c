@@ -224,9 +224,14 @@ admin_api_release_idle(struct admin_api *api, int64_t unused_s)
 		memmove(api->idle_since, api->idle_since + 1,
 		    api->n_idle * sizeof(*api->idle_since));
 	}
-	/* The one kept gives back its page cache; nobody can take it now. */
-	if (api->n_idle == 1 && now - api->idle_since[0] >= unused_s)
+	/*
+	 * The one kept gives back its kept statements and page cache; nobody
+	 * can take it now.
+	 */
+	if (api->n_idle == 1 && now - api->idle_since[0] >= unused_s) {
+		db_stmt_flush(api->idle[0]);
 		(void)sqlite3_db_release_memory(db_handle(api->idle[0]));
+	}
 	(void)pthread_mutex_unlock(&api->lock);
 	for (size_t i = 0; i < n_stale; i++)
 		db_close(stale[i]);
@@ -534,6 +539,17 @@ bad:
 }
 
 void
+admin_api_reply_text(struct admin_req *r, unsigned status, char *text,
+    size_t len)
+{
+	free(r->resp->body);
+	r->resp->status = status;
+	r->resp->content_type = "application/json";
+	r->resp->body = text;
+	r->resp->body_len = len;
+}
+
+void
 admin_api_reply_profile(struct admin_req *r, unsigned status)
 {
 	char *text = NULL;
@@ -541,17 +557,12 @@ admin_api_reply_profile(struct admin_req *r, unsigned status)
 	enum ts_rc rc;
 
 	rc = profile_get_text(r->db, r->id, r->decimals, r->now, &text, &len);
-	if (rc == TS_ERR_NOTFOUND) {
+	if (rc == TS_ERR_NOTFOUND)
 		admin_api_fail(r, 404, "not_found", NULL, "no such customer");
-	} else if (rc != TS_OK) {
+	else if (rc != TS_OK)
 		admin_api_db_fail(r, rc, "profile read");
-	} else {
-		free(r->resp->body);
-		r->resp->status = status;
-		r->resp->content_type = "application/json";
-		r->resp->body = text;
-		r->resp->body_len = len;
-	}
+	else
+		admin_api_reply_text(r, status, text, len);
 }
 
 /* ---- routing ----------------------------------------------------------- */
@@ -734,9 +745,8 @@ load_store_settings(struct admin_req *r)
 
 	r->decimals = 2;
 	r->currency[0] = '\0';
-	if (sqlite3_prepare_v2(db_handle(r->db), "SELECT key, value FROM kv"
-	    " WHERE key IN ('store.decimals', 'store.currency')", -1, &st,
-	    NULL) != SQLITE_OK)
+	if (db_stmt(r->db, "SELECT key, value FROM kv"
+	    " WHERE key IN ('store.decimals', 'store.currency')", &st) != TS_OK)
 		goto out;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *k = (const char *)sqlite3_column_text(st, 0);
@@ -750,7 +760,7 @@ load_store_settings(struct admin_req *r)
 			(void)snprintf(r->currency, sizeof(r->currency), "%s", v);
 	}
 out:
-	(void)sqlite3_finalize(st);
+	db_stmt_done(r->db, st);
 }
 
 static int64_t

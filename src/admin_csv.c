@@ -222,7 +222,7 @@ dbfail:
 	admin_api_db_fail(r, rc, "customer export");
 out:
 	free(c.buf);
-	(void)sqlite3_finalize(st);
+	db_stmt_done(r->db, st);
 	(void)sqlite3_finalize(tags);
 	admin_customers_filter_free(f);
 }
@@ -262,7 +262,7 @@ selected_ids(struct admin_req *r, const struct admin_filter *f, char **out)
 	else if ((*out = json_dumps(ids, JSON_COMPACT)) == NULL)
 		rc = TS_ERR_NOMEM;
 out:
-	(void)sqlite3_finalize(st);
+	db_stmt_done(r->db, st);
 	json_decref(ids);
 	return rc;
 }

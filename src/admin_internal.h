@@ -61,6 +61,10 @@ void admin_sync_metrics(struct admin_req *r);
 /* Answer status with doc (stolen). */
 void admin_api_reply(struct admin_req *r, unsigned status, json_t *doc);
 
+/* Answer status with JSON text already written; text (malloc'd) is taken. */
+void admin_api_reply_text(struct admin_req *r, unsigned status, char *text,
+    size_t len);
+
 /*
  * Answer {"error":{"code","message"[,"field"]}}. field may be NULL; a 400
  * for a bad input names the field.

@@ -85,6 +85,7 @@ static const struct config_key config_keys[] = {
 	{ "webhook", "public_url", CFG_URL, OFF(public_url), NULL, 0, 0, 0, "http" },
 	{ "admin", "listen", CFG_ADDR, OFF(admin_listen), "127.0.0.1:8788", 0, 0, 0, NULL },
 	{ "admin", "token", CFG_SECRET, OFF(admin_token), NULL, 16, 0, CFG_REQUIRED, NULL },
+	{ "admin", "threads", CFG_INT, OFF(admin_threads), "8", 1, 64, 0, NULL },
 	{ "database", "path", CFG_STRING, OFF(db_path), "/var/lib/tracksiesd/tracksiesd.db", 0, 0, 0, NULL },
 	{ "reconcile", "interval", CFG_DURATION, OFF(reconcile_interval_s), "15m", 10, 86400, 0, NULL },
 	{ "reconcile", "webhook_autorepair", CFG_BOOL, OFF(webhook_autorepair), "false", 0, 0, 0, NULL },

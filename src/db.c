@@ -6,14 +6,34 @@
  */
 #include "tracksies/db.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+/*
+ * Statements kept prepared across calls (db_stmt): a profile runs the same
+ * ten statements every time, and preparing them cost a fifth of its work.
+ * Keyed by the SQL text; an entry in use is busy, so a statement is never
+ * handed out twice at once. When every slot is taken the oldest idle entry
+ * is replaced (clock order).
+ */
+#define STMT_SLOTS 32
+
+struct stmt_slot {
+	sqlite3_stmt *st;
+	uint64_t hash;
+	size_t len;
+	bool busy;
+};
+
 struct db {
 	sqlite3 *handle;
+	struct stmt_slot slots[STMT_SLOTS];
+	unsigned hand;			/* next slot to consider replacing */
 };
 
 /*
@@ -55,6 +75,17 @@ db_rc(int sqlite_rc)
 	default:
 		return TS_ERR_IO;
 	}
+}
+
+void
+db_init(void)
+{
+	/*
+	 * No allocation statistics: nothing reads them, and keeping them takes
+	 * a process-wide mutex around every SQLite malloc and free, which the
+	 * admin API's request threads contend for.
+	 */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 enum ts_rc
@@ -105,6 +136,8 @@ db_close(struct db *db)
 {
 	if (db == NULL)
 		return;
+	for (unsigned i = 0; i < STMT_SLOTS; i++)
+		(void)sqlite3_finalize(db->slots[i].st);
 	/* sqlite3_close_v2 finalises lazily if a module leaked a statement. */
 	(void)sqlite3_close_v2(db->handle);
 	free(db);
@@ -207,4 +240,92 @@ db_kv_set(struct db *db, const char *key, const char *value)
 	rc = db_rc(sqlite3_step(stmt));
 	(void)sqlite3_finalize(stmt);
 	return rc;
+}
+
+static uint64_t
+sql_hash(const char *sql, size_t *len)
+{
+	uint64_t h = 1469598103934665603ULL;
+	const char *p = sql;
+
+	for (; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	*len = (size_t)(p - sql);
+	return h;
+}
+
+enum ts_rc
+db_stmt(struct db *db, const char *sql, sqlite3_stmt **out)
+{
+	struct stmt_slot *free_slot = NULL;
+	size_t len;
+	uint64_t h = sql_hash(sql, &len);
+	int src;
+
+	*out = NULL;
+	for (unsigned i = 0; i < STMT_SLOTS; i++) {
+		struct stmt_slot *s = &db->slots[i];
+
+		if (s->st == NULL) {
+			if (free_slot == NULL)
+				free_slot = s;
+		} else if (!s->busy && s->hash == h && s->len == len &&
+		    memcmp(sqlite3_sql(s->st), sql, len) == 0) {
+			s->busy = true;
+			*out = s->st;
+			return TS_OK;
+		}
+	}
+	/* Replace an idle entry when none is free; all busy: not cached. */
+	for (unsigned n = 0; free_slot == NULL && n < STMT_SLOTS; n++) {
+		struct stmt_slot *s = &db->slots[db->hand];
+
+		db->hand = (db->hand + 1) % STMT_SLOTS;
+		if (!s->busy) {
+			(void)sqlite3_finalize(s->st);
+			s->st = NULL;
+			free_slot = s;
+		}
+	}
+	src = sqlite3_prepare_v3(db->handle, sql, (int)len + 1,
+	    free_slot != NULL ? SQLITE_PREPARE_PERSISTENT : 0, out, NULL);
+	if (src != SQLITE_OK) {
+		(void)sqlite3_finalize(*out);
+		*out = NULL;
+		return db_rc(src);
+	}
+	if (free_slot != NULL) {
+		free_slot->st = *out;
+		free_slot->hash = h;
+		free_slot->len = len;
+		free_slot->busy = true;
+	}
+	return TS_OK;
+}
+
+void
+db_stmt_done(struct db *db, sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	for (unsigned i = 0; i < STMT_SLOTS; i++) {
+		if (db->slots[i].st == st) {
+			(void)sqlite3_reset(st);
+			(void)sqlite3_clear_bindings(st);
+			db->slots[i].busy = false;
+			return;
+		}
+	}
+	(void)sqlite3_finalize(st);
+}
+
+void
+db_stmt_flush(struct db *db)
+{
+	for (unsigned i = 0; i < STMT_SLOTS; i++) {
+		if (db->slots[i].st != NULL && !db->slots[i].busy) {
+			(void)sqlite3_finalize(db->slots[i].st);
+			db->slots[i].st = NULL;
+		}
+	}
 }

@@ -348,6 +348,7 @@ run(const char *config_path, struct config *cfg)
 	log_info("webhook: listening addr=%s port=%u path=%s", cfg->webhook_listen,
 	    (unsigned)http_server_port(webhook), cfg->webhook_path);
 	aopt.cfg = cfg;
+	aopt.threads = (unsigned)cfg->admin_threads;
 	aopt.queue = queue;
 	aopt.worker = worker;
 	aopt.intake = &intake.counters;
@@ -427,6 +428,7 @@ main(int argc, char **argv)
 	int check_only = 0, import = 0, register_hooks = 0, recalc = 0, opt, status;
 
 	mem_init();
+	db_init();
 	while ((opt = getopt_long(argc, argv, "c:nVh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;

@@ -7,7 +7,7 @@
 
 #include <inttypes.h>
 #include <stdbool.h>
-#include <stdio.h>
+#include <string.h>
 
 enum ts_rc
 money_parse(const char *text, int decimals, int64_t *minor)
@@ -52,20 +52,35 @@ money_parse(const char *text, int decimals, int64_t *minor)
 	return TS_OK;
 }
 
+/*
+ * Digits written by hand, not with snprintf: a profile formats some 400
+ * amounts, and snprintf was a sixth of its work.
+ */
 void
 money_format(int64_t minor, int decimals, char *buf, size_t size)
 {
-	uint64_t abs_v = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
-	static const char *const frac_fmt[] = { "", "%01" PRIu64, "%02" PRIu64,
-		"%03" PRIu64, "%04" PRIu64 };
-	uint64_t scale = 1;
-	char frac[8] = "";
+	uint64_t v = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
 	int d = decimals < 0 ? 0 : decimals > 4 ? 4 : decimals;
+	char tmp[32], *p = tmp + sizeof(tmp);
+	size_t n;
 
-	for (int i = 0; i < d; i++)
-		scale *= 10;
+	for (int i = 0; i < d; i++) {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	}
 	if (d > 0)
-		(void)snprintf(frac, sizeof(frac), frac_fmt[d], abs_v % scale);
-	(void)snprintf(buf, size, "%s%" PRIu64 "%s%s", minor < 0 ? "-" : "",
-	    abs_v / scale, d > 0 ? "." : "", frac);
+		*--p = '.';
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	if (minor < 0)
+		*--p = '-';
+	if (size == 0)
+		return;
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
 }

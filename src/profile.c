@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "tracksies/db.h"
+#include "tracksies/jw.h"
 #include "tracksies/money.h"
 #include "tracksies/wc_order.h"
 
@@ -67,10 +68,11 @@ stored_json(sqlite3_stmt *st, int col)
 	return v != NULL ? v : json_object();
 }
 
+/* Kept prepared on db for the next profile: give back with db_stmt_done. */
 static enum ts_rc
 prepare(struct db *db, const char *sql, sqlite3_stmt **st)
 {
-	return db_rc(sqlite3_prepare_v2(db_handle(db), sql, -1, st, NULL));
+	return db_stmt(db, sql, st);
 }
 
 /* Step to the end; TS_OK when every row was read. */
@@ -130,6 +132,34 @@ profile_summary_json(sqlite3_stmt *st, int c, int decimals,
 	    "tag_count", (json_int_t)sqlite3_column_int64(st, c + 19));
 }
 
+void
+profile_summary_write(struct jw *w, sqlite3_stmt *st, int c, int decimals,
+    const char *currency)
+{
+	jw_col_int(w, "id", st, c);
+	jw_col_text(w, "email", st, c + 1);
+	jw_col_text(w, "first_name", st, c + 2);
+	jw_col_text(w, "last_name", st, c + 3);
+	jw_col_text(w, "phone", st, c + 4);
+	jw_col_text(w, "company", st, c + 5);
+	jw_col_int_or_null(w, "wp_user_id", st, c + 6);
+	jw_col_text(w, "status", st, c + 7);
+	jw_col_text(w, "status_reason", st, c + 8);
+	jw_col_time(w, "status_changed_at", st, c + 9);
+	jw_col_text(w, "status_changed_by", st, c + 10);
+	jw_money(w, "ltv", sqlite3_column_int64(st, c + 11), decimals);
+	jw_col_int(w, "order_count", st, c + 12);
+	jw_money(w, "aov", sqlite3_column_int64(st, c + 13), decimals);
+	jw_money(w, "refunded_total", sqlite3_column_int64(st, c + 14), decimals);
+	jw_col_int(w, "refund_count", st, c + 15);
+	jw_col_time(w, "first_order_at", st, c + 16);
+	jw_col_time(w, "last_order_at", st, c + 17);
+	jw_key(w, "currency");
+	jw_str(w, currency);
+	jw_col_time(w, "created_at", st, c + 18);
+	jw_col_int(w, "tag_count", st, c + 19);
+}
+
 enum ts_rc
 profile_add_tags(struct db *db, int64_t customer_id, json_t *obj)
 {
@@ -151,7 +181,7 @@ profile_add_tags(struct db *db, int64_t customer_id, json_t *obj)
 		    "earned_at", time_json(st, 4)));
 	rc = done_rc(src);
 out:
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	(void)json_object_set_new(obj, "tags", tags);
 	return rc;
 }
@@ -176,207 +206,18 @@ profile_find_by_email(struct db *db, const char *email, int64_t *customer_id)
 		else
 			rc = TS_ERR_NOTFOUND;
 	}
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	free(norm);
 	return rc;
 }
 
 /*
  * The heavy part of a profile (up to 50 orders with items and refunds, the
- * returns, the interactions) is written as JSON text straight from the rows:
- * building it as a jansson tree and serialising that cost four times as
- * much, mostly in malloc. Stored address and tracking JSON (written by
- * sync.c with jansson, so valid) is copied through as it is.
+ * returns, the interactions) is written as JSON text straight from the rows
+ * (jw.c): building it as a jansson tree and serialising that cost four
+ * times as much, mostly in malloc. Stored address and tracking JSON
+ * (written by sync.c with jansson, so valid) is copied through as it is.
  */
-struct jw {
-	char *buf;
-	size_t len;
-	size_t cap;
-	bool fail;		/* out of memory: the text is unusable */
-	bool comma;		/* a value precedes at this level */
-};
-
-static void
-jw_raw(struct jw *w, const char *s, size_t n)
-{
-	if (w->fail)
-		return;
-	if (w->len + n + 1 > w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 131072;
-		char *grown;
-
-		while (cap < w->len + n + 1)
-			cap *= 2;
-		if ((grown = realloc(w->buf, cap)) == NULL) {
-			w->fail = true;
-			return;
-		}
-		w->buf = grown;
-		w->cap = cap;
-	}
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
-	w->buf[w->len] = '\0';
-}
-
-static void
-jw_lit(struct jw *w, const char *s)
-{
-	jw_raw(w, s, strlen(s));
-}
-
-/* Length of the valid UTF-8 sequence at p (0: invalid). */
-static size_t
-utf8_len(const unsigned char *p)
-{
-	size_t n = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 :
-	    (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
-
-	if (n == 2 && p[0] < 0xc2)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
-/* A JSON string; invalid UTF-8 becomes U+FFFD. NULL is null. */
-static void
-jw_str(struct jw *w, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	char esc[8];
-
-	if (s == NULL) {
-		jw_lit(w, "null");
-		return;
-	}
-	jw_raw(w, "\"", 1);
-	while (*p != '\0') {
-		const unsigned char *run = p;
-		size_t n;
-
-		while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-			p++;
-		jw_raw(w, (const char *)run, (size_t)(p - run));
-		if (*p == '\0')
-			break;
-		if (*p == '"' || *p == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)*p++;
-			jw_raw(w, esc, 2);
-		} else if (*p < 0x20) {
-			(void)snprintf(esc, sizeof(esc), "\\u%04x", *p++);
-			jw_raw(w, esc, 6);
-		} else if ((n = utf8_len(p)) > 0) {
-			jw_raw(w, (const char *)p, n);
-			p += n;
-		} else {
-			jw_lit(w, "\xef\xbf\xbd");
-			p++;
-		}
-	}
-	jw_raw(w, "\"", 1);
-}
-
-/* ,"key": — the comma only after a first member. */
-static void
-jw_key(struct jw *w, const char *key)
-{
-	if (w->comma)
-		jw_raw(w, ",", 1);
-	w->comma = true;
-	jw_str(w, key);
-	jw_raw(w, ":", 1);
-}
-
-static void
-jw_open(struct jw *w, const char *key, const char *bracket)
-{
-	if (key != NULL)
-		jw_key(w, key);
-	else if (w->comma)
-		jw_raw(w, ",", 1);
-	jw_lit(w, bracket);
-	w->comma = false;
-}
-
-static void
-jw_close(struct jw *w, const char *bracket)
-{
-	jw_lit(w, bracket);
-	w->comma = true;
-}
-
-static void
-jw_int(struct jw *w, const char *key, int64_t v)
-{
-	char buf[24], *p = buf + sizeof(buf);
-	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-
-	jw_key(w, key);
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		*--p = '-';
-	jw_raw(w, p, (size_t)(buf + sizeof(buf) - p));
-}
-
-static void
-jw_col_int(struct jw *w, const char *key, sqlite3_stmt *st, int col)
-{
-	jw_int(w, key, sqlite3_column_int64(st, col));
-}
-
-static void
-jw_col_text(struct jw *w, const char *key, sqlite3_stmt *st, int col)
-{
-	jw_key(w, key);
-	jw_str(w, (const char *)sqlite3_column_text(st, col));
-}
-
-static void
-jw_col_time(struct jw *w, const char *key, sqlite3_stmt *st, int col)
-{
-	char buf[40];
-
-	jw_key(w, key);
-	if (sqlite3_column_type(st, col) == SQLITE_NULL) {
-		jw_lit(w, "null");
-		return;
-	}
-	wc_order_format_time(sqlite3_column_int64(st, col), buf, sizeof(buf) - 1);
-	strcat(buf, "Z");
-	jw_str(w, buf);
-}
-
-static void
-jw_money(struct jw *w, const char *key, int64_t minor, int decimals)
-{
-	char buf[48];
-
-	money_format(minor, decimals, buf, sizeof(buf));
-	jw_key(w, key);
-	jw_str(w, buf);
-}
-
-/* Stored JSON text as it is; empty stands for fallback ("{}" or null). */
-static void
-jw_col_stored(struct jw *w, const char *key, sqlite3_stmt *st, int col,
-    const char *fallback)
-{
-	const char *t = (const char *)sqlite3_column_text(st, col);
-	size_t n = t != NULL ? strlen(t) : 0;
-
-	jw_key(w, key);
-	if (n >= 2 && ((t[0] == '{' && t[n - 1] == '}') ||
-	    (t[0] == '[' && t[n - 1] == ']')))
-		jw_raw(w, t, n);
-	else
-		jw_lit(w, fallback);
-}
 
 /* Statements reused for each of a profile's orders. */
 struct order_stmts {
@@ -487,7 +328,7 @@ write_orders(struct jw *w, struct db *db, int64_t customer_id, int decimals)
 	    " o.payment_method_title, o.shipping_methods, o.coupon_codes,"
 	    " o.customer_note, o.billing_json, o.shipping_json, o.tracking_json,"
 	    " o.item_count, o.refunded_minor, t.order_id IS NOT NULL,"
-	    " s.state, s.synced_at, s.error_code, s.error_message"
+	    " s.state, s.synced_at, s.error_code, s.error_message, o.refund_count"
 	    " FROM orders AS o LEFT JOIN transactions AS t ON t.order_id = o.id"
 	    " LEFT JOIN order_sync AS s ON s.order_id = o.id"
 	    " WHERE o.customer_id = ?1 ORDER BY o.created_at DESC, o.id DESC"
@@ -501,21 +342,35 @@ write_orders(struct jw *w, struct db *db, int64_t customer_id, int decimals)
 
 		jw_open(w, NULL, "{");
 		write_order(w, st, decimals);
-		if ((rc = write_items(w, &os, id, decimals)) != TS_OK ||
-		    (rc = write_order_refunds(w, &os, id, decimals)) != TS_OK)
+		if ((rc = write_items(w, &os, id, decimals)) != TS_OK)
 			goto out;
+		/*
+		 * refund_count is written with the order's refund rows (sync.c):
+		 * no refunds, no look-up. Most orders have none.
+		 */
+		if (sqlite3_column_int64(st, 22) > 0) {
+			if ((rc = write_order_refunds(w, &os, id, decimals)) != TS_OK)
+				goto out;
+		} else {
+			jw_key(w, "refunds");
+			jw_lit(w, "[]");
+		}
 		jw_close(w, "}");
 	}
 	jw_close(w, "]");
 	rc = done_rc(src);
 out:
-	(void)sqlite3_finalize(st);
-	(void)sqlite3_finalize(os.items);
-	(void)sqlite3_finalize(os.refunds);
+	db_stmt_done(db, st);
+	db_stmt_done(db, os.items);
+	db_stmt_done(db, os.refunds);
 	return rc;
 }
 
-/* Every refund on the customer's orders, newest first: the Returns card. */
+/*
+ * Every refund on the customer's orders, newest first: the Returns card.
+ * Only orders with refund_count > 0 are read (the orders_refunded index):
+ * a customer with 500 orders and 50 refunds costs 50 look-ups, not 500.
+ */
 static enum ts_rc
 write_returns(struct jw *w, struct db *db, int64_t customer_id, int decimals,
     int64_t refunded_minor, int64_t refund_count)
@@ -527,7 +382,8 @@ write_returns(struct jw *w, struct db *db, int64_t customer_id, int decimals,
 	if ((rc = prepare(db, "SELECT r.id, r.order_id, o.number, r.amount_minor,"
 	    " r.reason, o.created_at, o.status FROM orders AS o"
 	    " JOIN order_refunds AS r ON r.order_id = o.id"
-	    " WHERE o.customer_id = ?1 AND o.status NOT IN ('trash', 'deleted')"
+	    " WHERE o.customer_id = ?1 AND o.refund_count > 0"
+	    " AND o.status NOT IN ('trash', 'deleted')"
 	    " ORDER BY r.id DESC LIMIT ?2", &st)) != TS_OK)
 		return rc;
 	(void)sqlite3_bind_int64(st, 1, customer_id);
@@ -550,7 +406,7 @@ write_returns(struct jw *w, struct db *db, int64_t customer_id, int decimals,
 	jw_close(w, "]");
 	jw_close(w, "}");
 	rc = done_rc(src);
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	return rc;
 }
 
@@ -586,7 +442,7 @@ write_interactions(struct jw *w, struct db *db, int64_t customer_id)
 	}
 	jw_close(w, "]");
 	rc = done_rc(src);
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	return rc;
 }
 
@@ -608,7 +464,7 @@ add_aliases(struct db *db, int64_t customer_id, json_t *profile)
 		    "email", text_json(st, 1), "created_at", time_json(st, 2)));
 	rc = done_rc(src);
 out:
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	(void)json_object_set_new(profile, "aliases", list);
 	return rc;
 }
@@ -657,7 +513,7 @@ profile_links(struct db *db, int64_t customer_id, json_t **out)
 	}
 	rc = done_rc(src);
 out:
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	if (rc != TS_OK) {
 		json_decref(list);
 		return rc;
@@ -737,14 +593,14 @@ profile_head(struct db *db, int64_t customer_id, int decimals, int64_t now,
 	    "status_reason", text_json(st, 8)));
 	*refunded = sqlite3_column_int64(st, 14);
 	*refunds = sqlite3_column_int64(st, 15);
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	st = NULL;
 	if ((rc = profile_add_tags(db, customer_id, p)) != TS_OK ||
 	    (rc = add_aliases(db, customer_id, p)) != TS_OK ||
 	    (rc = add_links(db, customer_id, p)) != TS_OK)
 		goto out;
 out:
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	if (rc != TS_OK) {
 		json_decref(p);
 		return rc;
@@ -762,13 +618,21 @@ profile_get_text(struct db *db, int64_t customer_id, int decimals,
 	char *text = NULL;
 	int64_t refunded = 0, refunds = 0;
 	size_t n;
+	bool own_txn;
 	enum ts_rc rc;
 
 	*out = NULL;
 	*len = 0;
+	/*
+	 * One read transaction for the whole profile, unless the caller has
+	 * one: its parts agree, and SQLite takes its WAL read lock once instead
+	 * of once per statement (some 110 of them).
+	 */
+	own_txn = sqlite3_get_autocommit(db_handle(db)) &&
+	    db_exec(db, "BEGIN") == TS_OK;
 	if ((rc = profile_head(db, customer_id, decimals, now, &head, &refunded,
 	    &refunds)) != TS_OK)
-		return rc;
+		goto out;
 	/* The head's text without its closing brace, then the rows. */
 	if ((text = json_dumps(head, JSON_COMPACT)) == NULL ||
 	    (n = strlen(text)) < 2) {
@@ -791,6 +655,8 @@ profile_get_text(struct db *db, int64_t customer_id, int decimals,
 	*len = w.len;
 	w.buf = NULL;
 out:
+	if (own_txn)
+		db_rollback(db);
 	free(w.buf);
 	free(text);
 	json_decref(head);
@@ -913,7 +779,7 @@ profile_audit(struct db *db, int64_t customer_id, int64_t at,
 	bind_text_or_null(st, 8, reason);
 	rc = db_rc(sqlite3_step(st));
 out:
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	return rc;
 }
 
@@ -938,7 +804,7 @@ profile_set_status(struct db *db, int64_t customer_id, const char *status,
 		goto out;
 	}
 	(void)snprintf(old, sizeof(old), "%s", sqlite3_column_text(st, 0));
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	st = NULL;
 	if (strcmp(old, status) == 0)
 		goto out;
@@ -958,6 +824,6 @@ profile_set_status(struct db *db, int64_t customer_id, const char *status,
 		goto out;
 	*changed = true;
 out:
-	(void)sqlite3_finalize(st);
+	db_stmt_done(db, st);
 	return rc;
 }

@@ -46,6 +46,7 @@ struct config {
 	/* [admin] */
 	char *admin_listen;
 	char *admin_token;		/* secret */
+	int admin_threads;		/* request threads, pooled connections */
 
 	/* [database] */
 	char *db_path;

@@ -16,6 +16,12 @@
 struct db;
 
 /*
+ * Process-wide SQLite settings: call once at start, before any connection
+ * is opened (main.c). Without it SQLite keeps its defaults.
+ */
+void db_init(void);
+
+/*
  * Open (creating under umask 077) the database at path with the connection
  * pragmas set. On TS_OK *out belongs to the caller (db_close). TS_ERR_IO when
  * the file cannot be opened or is not a database; *errmsg (may be NULL) then
@@ -50,6 +56,22 @@ enum ts_rc db_query_int64(struct db *db, const char *sql, sqlite3_int64 *out);
 /* The same with ?1 bound to arg when sql has a parameter. */
 enum ts_rc db_query_int64_with(struct db *db, const char *sql,
     sqlite3_int64 arg, sqlite3_int64 *out);
+
+/*
+ * A prepared statement for sql, kept on db for the next call with the same
+ * text (hot read paths: the admin API's list and profile). Bind, step, then
+ * give it back with db_stmt_done, which resets it and clears its bindings;
+ * never sqlite3_finalize it. A statement already handed out is not handed
+ * out again: the same SQL in use twice gets a fresh one, which
+ * db_stmt_done finalises. On failure *out is NULL.
+ */
+enum ts_rc db_stmt(struct db *db, const char *sql, sqlite3_stmt **out);
+
+/* Give back a statement from db_stmt. NULL is a no-op. */
+void db_stmt_done(struct db *db, sqlite3_stmt *st);
+
+/* Finalise the kept statements not in use (releasing their memory). */
+void db_stmt_flush(struct db *db);
 
 /*
  * The kv table (0002): small daemon state such as the store currency or the

@@ -47,6 +47,14 @@ json_t *profile_summary_json(sqlite3_stmt *st, int col, int decimals,
     const char *currency);
 
 /*
+ * The same members written as JSON text into w (jw.h), in the same order,
+ * without the braces: the customer list writes its page this way.
+ */
+struct jw;
+void profile_summary_write(struct jw *w, sqlite3_stmt *st, int col,
+    int decimals, const char *currency);
+
+/*
  * Set obj's "tags" to the tags customer_id holds now: id, label, icon,
  * channel, earned_at (catalogue fields null when the tag left the
  * catalogue). TS_ERR_IO, TS_ERR_NOMEM.

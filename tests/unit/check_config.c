@@ -916,8 +916,8 @@ START_TEST(example_file_documents_every_key_with_its_default)
 	ck_assert_int_eq(setenv("CREDENTIALS_DIRECTORY", tmpdir, 1), 0);
 	cfg = load_ok(text);
 	def = load_ok(MINIMAL);
-	/* 26 keys in config.c's table: a new key needs a line in the example. */
-	ck_assert_int_eq(keys, 26);
+	/* 27 keys in config.c's table: a new key needs a line in the example. */
+	ck_assert_int_eq(keys, 27);
 	ck_assert_str_eq(cfg->admin_token, "example-credential-value");
 	/* Optional keys are all shown, so nothing is left unset. */
 	ck_assert_ptr_nonnull(cfg->ca_file);
@@ -928,6 +928,7 @@ START_TEST(example_file_documents_every_key_with_its_default)
 	ck_assert_int_eq(cfg->store_auth, def->store_auth);
 	ck_assert_int_eq(cfg->timeout_ms, def->timeout_ms);
 	ck_assert_int_eq(cfg->max_in_flight, def->max_in_flight);
+	ck_assert_int_eq(cfg->admin_threads, def->admin_threads);
 	ck_assert_uint_eq(cfg->n_qualifying_statuses, def->n_qualifying_statuses);
 	for (size_t i = 0; i < def->n_qualifying_statuses; i++)
 		ck_assert_str_eq(cfg->qualifying_statuses[i], def->qualifying_statuses[i]);
