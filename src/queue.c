@@ -225,13 +225,14 @@ committer_main(void *arg)
 		q->commits++;
 		q->events += n;
 		(void)pthread_mutex_unlock(&q->lock);
+		/* The worker hears of new events before any sender hears back. */
+		if (notify && q->notify != NULL)
+			q->notify(q->notify_arg);
 		for (struct job *j = batch; j != NULL; j = next) {
 			next = j->next;
 			j->done(j->arg, j->rc, j->rc == TS_OK ? j->id : 0);
 			free(j);
 		}
-		if (notify && q->notify != NULL)
-			q->notify(q->notify_arg);
 		(void)pthread_mutex_lock(&q->lock);
 	}
 	(void)pthread_mutex_unlock(&q->lock);

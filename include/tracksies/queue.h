@@ -44,7 +44,8 @@ struct queue_event {
  * Open the queue's own connection to the database at path (already
  * migrated) and start its committer thread. notify (may be NULL) is called
  * with arg after every commit that added pending events, from the committer
- * thread, without locks held. On TS_OK *out belongs to the caller
+ * thread, without locks held, before the submitters hear back (once
+ * queue_enqueue returns, notify has run). On TS_OK *out belongs to the caller
  * (queue_close). TS_ERR_IO, TS_ERR_NOMEM.
  */
 enum ts_rc queue_open(const char *path, void (*notify)(void *arg), void *arg,
