@@ -496,8 +496,15 @@ START_TEST(interrupted_import_resumes_to_the_same_result)
 	long long lists_first, seen_first, total;
 	pid_t pid;
 	int status;
+	char timeout[64];
 
-	start_store(2000, "store.timeout_ms = 10000", slow);
+	/*
+	 * A request that times out is asked again and counted twice below:
+	 * the timeout grows with TS_TEST_TIME_FACTOR (valgrind).
+	 */
+	(void)snprintf(timeout, sizeof(timeout), "store.timeout_ms = %ld",
+	    th_scaled_ms(10000) < 600000 ? th_scaled_ms(10000) : 600000);
+	start_store(2000, timeout, slow);
 	/* Slow writes: the interruption leaves meta planned but not written. */
 	ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/faults", "{\"type\":\"latency\","
 	    "\"ms\":1500,\"endpoint\":\"batch\"}", NULL), 201);
@@ -986,6 +993,11 @@ import_suite(void)
 	tcase_add_test(tc, store_faults_during_import_are_retried);
 	tcase_add_test(tc, since_window_takes_only_newer_orders);
 	tcase_add_test(tc, relative_since_window_takes_exactly_the_last_days);
+	suite_add_tcase(s, tc);
+	/* Cases run side by side under ctest (CMakeLists.txt). */
+	tc = tcase_create("resume_and_give_up");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, interrupted_import_resumes_to_the_same_result);
 	tcase_add_test(tc, resume_after_deletions_below_the_checkpoint_misses_nothing);
 	tcase_add_test(tc, orders_created_during_the_import_are_neither_missed_nor_doubled);

@@ -711,13 +711,18 @@ sync_e2e_suite(void)
 	suite_add_tcase(s, tc);
 
 	/* A case of its own: ctest runs each case as a test (CMakeLists.txt). */
-	tc = tcase_create("store_faults_and_switches");
+	tc = tcase_create("store_faults");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, store_down_during_a_burst_loses_nothing);
 	tcase_add_test(tc, rate_limit_retry_after_is_honoured);
 	tcase_add_test(tc, auth_failure_pauses_the_worker_until_the_keys_work);
 	tcase_add_test(tc, the_echo_settles_after_one_round);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("scenarios_and_switches");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, random_scenario_matches_an_independent_ground_truth);
 	tcase_add_test(tc, digital_auto_complete_is_off_by_default_and_completes_when_on);
 	tcase_add_test(tc, order_sync_switched_off_holds_orders_until_switched_on);
