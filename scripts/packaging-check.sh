@@ -145,7 +145,7 @@ err=$(CREDENTIALS_DIRECTORY="$tmp/empty" "$bindir/tracksiesd" \
   --config "$tmp/tracksiesd.conf" --check-config 2>&1 >/dev/null)
 status=$?
 set -e
-printf '%s\n' "$err" | head -2 | sed 's/^/   /'
+sed -n '1,2s/^/   /p' <<<"$err"   # no head: a pipe it closes early fails the script (pipefail)
 [ "$status" -eq 78 ] || die "--check-config with missing credentials exited $status, not 78"
 
 say "systemd-analyze verify $unit"

@@ -130,7 +130,7 @@ for suite in $(printf '%s\n' "${suites[@]}" | sort); do
 	tot_p=$((tot_p + p)) tot_k=$((tot_k + k)) tot_e=$((tot_e + e)) tot_d=$((tot_d + d)) tot_i=$((tot_i + i))
 	if [ "$status" = FAIL ]; then
 		echo "  exit status $rc; Check said:"
-		grep -E '^[0-9]+%:|:[EF]:' "$dir/output.txt" | head -n 10 | sed 's/^/    /' || true
+		{ grep -E '^[0-9]+%:|:[EF]:' "$dir/output.txt" || true; } | sed -n '1,10s/^/    /p'
 		grep -lE "$error_re|(definitely|indirectly) lost: [1-9]" "$dir"/*.log 2>/dev/null |
 			head -n 5 | sed 's/^/    log: /' || true
 	fi

@@ -989,18 +989,26 @@ import_suite(void)
 	tcase_add_test(tc, second_import_changes_nothing_and_says_so);
 	tcase_add_test(tc, discrepancies_are_listed_with_their_reasons);
 	tcase_add_test(tc, orders_the_daemon_applied_more_recently_count_as_seen);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("switches_faults_windows");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, switched_off_import_leaves_no_run_behind);
 	tcase_add_test(tc, store_faults_during_import_are_retried);
 	tcase_add_test(tc, since_window_takes_only_newer_orders);
 	tcase_add_test(tc, relative_since_window_takes_exactly_the_last_days);
 	suite_add_tcase(s, tc);
 	/* Cases run side by side under ctest (CMakeLists.txt). */
-	tc = tcase_create("resume_and_give_up");
+	tc = tcase_create("resume");
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, interrupted_import_resumes_to_the_same_result);
 	tcase_add_test(tc, resume_after_deletions_below_the_checkpoint_misses_nothing);
 	tcase_add_test(tc, orders_created_during_the_import_are_neither_missed_nor_doubled);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("admin_and_give_up");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, admin_api_starts_and_follows_an_import);
 	tcase_add_test(tc, import_gives_up_on_a_store_that_does_not_answer);
 	tcase_add_test(tc, import_gives_up_at_once_when_the_store_refuses_the_keys);
@@ -1011,6 +1019,10 @@ import_suite(void)
 	tcase_add_test(tc, reconciler_heals_webhooks_lost_while_the_daemon_was_down);
 	tcase_add_test(tc, permanent_delete_is_found_by_the_sweep);
 	tcase_add_test(tc, watermark_never_advances_past_unprocessed_pages);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("webhook_health");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, disabled_webhook_is_detected_and_repaired);
 	tcase_add_test(tc, disabled_webhook_without_autorepair_shows_in_healthz);
 	tcase_add_test(tc, register_webhooks_twice_makes_one_set);
