@@ -13,6 +13,7 @@
 # and reused when it exists with the same sizes; KEEP_DB=0 regenerates.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. bench/admin/conf.sh
 
 build=${1:-build}
 daemon=$build/tracksiesd
@@ -27,23 +28,7 @@ command -v wrk >/dev/null || { echo "bench: wrk is needed (apt-get install wrk)"
 mkdir -p "$work"
 conf=$work/tracksiesd.conf
 db=$work/bench-$customers-$orders.db
-cat >"$conf" <<CONF
-[store]
-url = http://127.0.0.1:9
-consumer_key = ck_bench
-consumer_secret = cs_bench
-currency = USD
-[webhook]
-listen = 127.0.0.1:0
-secret = bench-webhook-secret-0123456789
-[admin]
-listen = 127.0.0.1:0
-token = $token
-[database]
-path = $db
-[log]
-level = warn
-CONF
+admin_bench_conf "$conf" "$db" "$token" warn
 
 if [ "${KEEP_DB:-1}" = 0 ] || [ ! -s "$db" ]; then
 	rm -f "$db" "$db-wal" "$db-shm"

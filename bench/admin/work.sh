@@ -13,6 +13,7 @@
 # warm-ups, default 5) does not, but misses cache misses and syscalls.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. bench/admin/conf.sh
 
 build=${1:-build}
 daemon=$build/tracksiesd
@@ -28,23 +29,7 @@ db=$work/bench-$customers-$orders.db
 tmp=$(mktemp -d)
 conf=$tmp/tracksiesd.conf
 log=$tmp/daemon.log
-cat >"$conf" <<CONF
-[store]
-url = http://127.0.0.1:9
-consumer_key = ck_bench
-consumer_secret = cs_bench
-currency = USD
-[webhook]
-listen = 127.0.0.1:0
-secret = bench-webhook-secret-0123456789
-[admin]
-listen = 127.0.0.1:0
-token = $token
-[database]
-path = $db
-[log]
-level = info
-CONF
+admin_bench_conf "$conf" "$db" "$token" info
 
 pid=
 cleanup() {
