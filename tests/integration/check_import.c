@@ -487,15 +487,44 @@ START_TEST(relative_since_window_takes_exactly_the_last_days)
 }
 END_TEST
 
+/*
+ * Start tracksiesd --import on the test's configuration and stop it with
+ * SIGINT (Ctrl-C) once its run row matches where (an import_runs
+ * condition), waited for up to wait_ms, then linger_ms more: it must exit
+ * 130, interrupted.
+ */
+static void
+interrupt_import_once(const char *where, long wait_ms, long linger_ms)
+{
+	const char *argv[] = { TS_DAEMON_PATH, "--config", conf, "--import", NULL };
+	char sql[160];
+	pid_t pid;
+	int status;
+
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		if (freopen("/dev/null", "w", stdout) == NULL ||
+		    freopen("/dev/null", "w", stderr) == NULL)
+			_exit(126);
+		th_exec_daemon(argv);
+	}
+	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM import_runs"
+	    " WHERE %s", where);
+	ck_assert_int_eq(th_db_wait(db_path, sql, 1, wait_ms), 1);
+	nanosleep(&(struct timespec){ linger_ms / 1000,
+	    (linger_ms % 1000) * 1000000 }, NULL);
+	kill(pid, SIGINT);
+	waitpid(pid, &status, 0);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 130);
+}
+
 START_TEST(interrupted_import_resumes_to_the_same_result)
 {
 	static const char *const slow[] = { "--latency-model", "woo84",
 		"--latency-scale", "0.25", NULL };
 	char *out = NULL;
-	const char *argv[] = { TS_DAEMON_PATH, "--config", NULL, "--import", NULL };
 	long long lists_first, seen_first, total;
-	pid_t pid;
-	int status;
 	char timeout[64];
 
 	/*
@@ -508,22 +537,8 @@ START_TEST(interrupted_import_resumes_to_the_same_result)
 	/* Slow writes: the interruption leaves meta planned but not written. */
 	ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/faults", "{\"type\":\"latency\","
 	    "\"ms\":1500,\"endpoint\":\"batch\"}", NULL), 201);
-	argv[2] = conf;
-	fflush(NULL);
-	if ((pid = fork()) == 0) {
-		if (freopen("/dev/null", "w", stdout) == NULL ||
-		    freopen("/dev/null", "w", stderr) == NULL)
-			_exit(126);
-		th_exec_daemon(argv);
-	}
 	/* Interrupt it mid-run, once it has checkpointed a page. */
-	ck_assert_int_eq(th_db_wait(db_path, "SELECT count(*) FROM import_runs"
-	    " WHERE next_page > 0", 1, 15000), 1);
-	nanosleep(&(struct timespec){ 0, 500000000 }, NULL);
-	kill(pid, SIGINT);
-	waitpid(pid, &status, 0);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 130);
+	interrupt_import_once("next_page > 0", 15000, 500);
 	ck_assert_int_eq(q("SELECT count(*) FROM import_runs WHERE state = 'interrupted'"), 1);
 	seen_first = q("SELECT next_page FROM import_runs");
 	lists_first = store_count("list_orders", "200");
@@ -556,27 +571,11 @@ START_TEST(resume_after_deletions_below_the_checkpoint_misses_nothing)
 {
 	static const char *const slow[] = { "--latency-model", "woo84",
 		"--latency-scale", "0.25", NULL };
-	const char *argv[] = { TS_DAEMON_PATH, "--config", NULL, "--import", NULL };
 	char *out = NULL, *ids;
 	long listed;
-	pid_t pid;
-	int status;
 
 	start_store(1500, NULL, slow);
-	argv[2] = conf;
-	fflush(NULL);
-	if ((pid = fork()) == 0) {
-		if (freopen("/dev/null", "w", stdout) == NULL ||
-		    freopen("/dev/null", "w", stderr) == NULL)
-			_exit(126);
-		th_exec_daemon(argv);
-	}
-	ck_assert_int_eq(th_db_wait(db_path, "SELECT count(*) FROM import_runs"
-	    " WHERE next_page >= 3", 1, 30000), 1);
-	kill(pid, SIGINT);
-	waitpid(pid, &status, 0);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 130);
+	interrupt_import_once("next_page >= 3", 30000, 0);
 	ck_assert_int_lt(q("SELECT next_page FROM import_runs"), 15);
 	/* 130 of the first orders go: more than a page's worth of shift. */
 	{
