@@ -525,6 +525,7 @@ START_TEST(interrupted_import_resumes_to_the_same_result)
 		"--latency-scale", "0.25", NULL };
 	char *out = NULL;
 	long long lists_first, seen_first, total;
+	long linger;
 	char timeout[64];
 
 	/*
@@ -537,8 +538,14 @@ START_TEST(interrupted_import_resumes_to_the_same_result)
 	/* Slow writes: the interruption leaves meta planned but not written. */
 	ck_assert_int_eq(fakewc_ctl(fw, "POST", "/_fake/faults", "{\"type\":\"latency\","
 	    "\"ms\":1500,\"endpoint\":\"batch\"}", NULL), 201);
-	/* Interrupt it mid-run, once it has checkpointed a page. */
-	interrupt_import_once("next_page > 0", 15000, 500);
+	/*
+	 * Interrupt it at a random moment after its first checkpoint (the
+	 * moment is printed, to replay a failure).
+	 */
+	linger = (long)(((unsigned)time(NULL) ^ (unsigned)getpid()) % 1500);
+	fprintf(stderr, "interrupted_import: SIGINT %ld ms after the first"
+	    " checkpoint\n", linger);
+	interrupt_import_once("next_page > 0", 15000, linger);
 	ck_assert_int_eq(q("SELECT count(*) FROM import_runs WHERE state = 'interrupted'"), 1);
 	seen_first = q("SELECT next_page FROM import_runs");
 	lists_first = store_count("list_orders", "200");
