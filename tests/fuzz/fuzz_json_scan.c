@@ -64,8 +64,10 @@ fuzz_json_scan(const uint8_t *data, size_t size)
 		abort();
 	if (scan_ok && !jansson_ok) {
 		enum json_error_code code = json_error_code(&jerr);
+		/* Valid JSON jansson refuses: "\u0000" in a key is one. */
 		if (code != json_error_numeric_overflow &&
 		    code != json_error_stack_overflow &&
+		    code != json_error_null_byte_in_key &&
 		    strstr(jerr.text, "invalid Unicode") == NULL)
 			abort();
 	} else if (!scan_ok && jansson_ok) {
