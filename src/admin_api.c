@@ -140,7 +140,8 @@ pool_open(struct admin_api *api, struct db **out, char **errmsg)
 	*out = NULL;
 	if ((rc = db_open(api->cfg->db_path, &db, errmsg)) != TS_OK)
 		return rc;
-	if ((rc = db_exec(db, pool_pragmas)) != TS_OK) {
+	if ((rc = db_exec(db, pool_pragmas)) != TS_OK ||
+	    (rc = admin_customers_db_init(db)) != TS_OK) {
 		db_close(db);
 		return rc;
 	}

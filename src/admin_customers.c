@@ -621,6 +621,7 @@ struct page_heap {
 	bool desc;
 	struct page_key *keys;
 	size_t n, cap, max;
+	int64_t total;			/* every match offered */
 };
 
 static int
@@ -693,26 +694,26 @@ heap_up(struct page_heap *h, size_t i)
 	}
 }
 
-/* The current row of st (id, status, key columns) as a key. */
+/* One match's values (id, status, key columns) as a key. */
 static enum ts_rc
-row_key(const struct page_heap *h, sqlite3_stmt *st, struct page_key *k)
+row_key(const struct page_heap *h, sqlite3_value **v, struct page_key *k)
 {
-	const char *status = (const char *)sqlite3_column_text(st, 1);
-	size_t n = status != NULL ? (size_t)sqlite3_column_bytes(st, 1) : 0;
+	const char *status = (const char *)sqlite3_value_text(v[1]);
+	size_t n = status != NULL ? (size_t)sqlite3_value_bytes(v[1]) : 0;
 
 	memset(k, 0, sizeof(*k));
-	k->id = sqlite3_column_int64(st, 0);
+	k->id = sqlite3_value_int64(v[0]);
 	/* A status is at most 12 bytes (the CHECK in 0003). */
 	if (n >= sizeof(k->status))
 		n = sizeof(k->status) - 1;
 	if (n > 0)
 		memcpy(k->status, status, n);
 	if (h->sort->key == KEY_INT) {
-		k->num = sqlite3_column_int64(st, 2);
+		k->num = sqlite3_value_int64(v[2]);
 	} else if (h->sort->key != KEY_NONE) {
-		const char *t1 = (const char *)sqlite3_column_text(st, 2);
+		const char *t1 = (const char *)sqlite3_value_text(v[2]);
 		const char *t2 = h->sort->key == KEY_NAME ?
-		    (const char *)sqlite3_column_text(st, 3) : "";
+		    (const char *)sqlite3_value_text(v[3]) : "";
 		size_t n1, n2;
 
 		t1 = t1 != NULL ? t1 : "";
@@ -757,6 +758,46 @@ heap_offer(struct page_heap *h, struct page_key *k)
 }
 
 /*
+ * page_offer(:heap, c.id, c.status, key columns...), an aggregate over the
+ * matches: counts each and offers it to the heap bound as a pointer.
+ * Called inside the query, it spares each match a sqlite3_step() and its
+ * column reads (a tenth of a 4,000-match search's work).
+ */
+#define PAGE_HEAP_PTR "tracksies.page_heap"
+
+static void
+page_offer_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct page_heap *h = sqlite3_value_pointer(argv[0], PAGE_HEAP_PTR);
+	struct page_key k;
+	int need = h == NULL ? 0 : h->sort->key == KEY_NAME ? 5 :
+	    h->sort->key == KEY_NONE ? 3 : 4;
+
+	if (h == NULL || argc != need) {
+		sqlite3_result_error(ctx, "page_offer: bad arguments", -1);
+		return;
+	}
+	h->total++;
+	if (row_key(h, argv + 1, &k) != TS_OK || heap_offer(h, &k) != TS_OK)
+		sqlite3_result_error_nomem(ctx);
+}
+
+static void
+page_offer_final(sqlite3_context *ctx)
+{
+	sqlite3_result_null(ctx);
+}
+
+enum ts_rc
+admin_customers_db_init(struct db *db)
+{
+	/* Direct only: never callable from a view, trigger or schema. */
+	return db_rc(sqlite3_create_function_v2(db_handle(db), "page_offer", -1,
+	    SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL, NULL, page_offer_step,
+	    page_offer_final, NULL));
+}
+
+/*
  * The ids of the page at offset (at most limit) as a JSON array in page
  * order, or NULL when the page is past the end; *total counts every match.
  */
@@ -766,7 +807,7 @@ page_ids(struct admin_req *r, const struct admin_filter *f, int64_t offset,
 {
 	struct page_heap h = { .sort = f->sort, .desc = f->desc };
 	sqlite3_stmt *st = NULL;
-	char sql[2048] = "SELECT c.id, c.status";
+	char sql[2048] = "SELECT page_offer(:heap, c.id, c.status";
 	size_t used = 0;
 	enum ts_rc rc;
 	int src;
@@ -775,6 +816,7 @@ page_ids(struct admin_req *r, const struct admin_filter *f, int64_t offset,
 	*total = 0;
 	h.max = offset + limit > 0 ? (size_t)(offset + limit) : 0;
 	add(sql, sizeof(sql), f->sort->key_cols);
+	add(sql, sizeof(sql), ")");
 	if (f->match != NULL) {
 		/*
 		 * The search drives: its rowids come in order, each looked up
@@ -795,18 +837,15 @@ page_ids(struct admin_req *r, const struct admin_filter *f, int64_t offset,
 	if ((rc = db_stmt(r->db, sql, &st)) != TS_OK)
 		goto out;
 	bind_filter(st, f);
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		struct page_key k;
-
-		(*total)++;
-		if ((rc = row_key(&h, st, &k)) != TS_OK ||
-		    (rc = heap_offer(&h, &k)) != TS_OK)
-			goto out;
-	}
+	(void)sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":heap"),
+	    &h, PAGE_HEAP_PTR, NULL);
+	if ((src = sqlite3_step(st)) == SQLITE_ROW)
+		src = sqlite3_step(st);
 	if (src != SQLITE_DONE) {
 		rc = db_rc(src);
 		goto out;
 	}
+	*total = h.total;
 	/* Heap sort: the keys end in page order. */
 	for (size_t n = h.n; n > 1; n--) {
 		heap_swap(&h, 0, n - 1);

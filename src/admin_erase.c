@@ -129,9 +129,7 @@ admin_erase_customer(struct admin_req *r, int64_t id,
 		if (rc != TS_OK)
 			return rc;
 	}
-	if ((rc = db_exec(r->db, "INSERT INTO kv (key, value, updated_at)"
-	    " VALUES ('search.purge_pending', '1', unixepoch()) ON CONFLICT (key)"
-	    " DO UPDATE SET updated_at = excluded.updated_at")) != TS_OK)
+	if ((rc = profile_search_merge_later(r->db)) != TS_OK)
 		return rc;
 	(void)snprintf(value, sizeof(value), "erasure:%" PRId64, out->erasure_id);
 	return profile_audit(r->db, 0, r->now, r->actor, "erasure", NULL, NULL,

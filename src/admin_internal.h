@@ -134,6 +134,8 @@ bool admin_api_id_csv(struct admin_req *r, const char *text,
 void admin_api_reply_profile(struct admin_req *r, unsigned status);
 
 /* Routes (admin_customers.c; actions and bulk in admin_bulk.c). */
+/* The SQL functions the customer list uses, on a pooled connection. */
+enum ts_rc admin_customers_db_init(struct db *db);
 void admin_customers_list(struct admin_req *r);
 void admin_customers_create(struct admin_req *r);
 void admin_customers_get(struct admin_req *r);

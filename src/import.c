@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "tracksies/db.h"
+#include "tracksies/profile.h"
 #include "tracksies/sync.h"
 #include "tracksies/wc_client.h"
 #include "tracksies/wc_order.h"
@@ -552,6 +553,14 @@ import_finish(struct import *imp, struct db *db, int64_t now, bool interrupted)
 	if (interrupted)
 		gap = false;
 	state = interrupted ? "interrupted" : gap ? "incomplete" : "completed";
+	/*
+	 * The customers the run inserted left the search index in many
+	 * segments: the daemon's worker merges them into one, in slices
+	 * (profile_search_purge). Asked for even by an interrupted run: what
+	 * it inserted stays.
+	 */
+	if ((rc = profile_search_merge_later(db)) != TS_OK)
+		return rc;
 	return exec_bound(db, "UPDATE import_runs SET state = ?4,"
 	    " finished_at = CASE WHEN ?4 = 'interrupted' THEN NULL ELSE ?2 END,"
 	    " elapsed_s = elapsed_s + ?3 WHERE id = ?1", imp->run_id, now,

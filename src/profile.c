@@ -683,12 +683,23 @@ profile_get(struct db *db, int64_t customer_id, int decimals, int64_t now,
 /*
  * FTS5 deletes leave tombstones: a deleted customer's trigrams (enough to
  * rebuild the text) stay in the older index segments until those are merged
- * with the newer ones. 'merge' with a negative page count merges every
+ * with the newer ones. A bulk insert (an import) leaves many segments, each
+ * of which every search looks its trigrams up in: at a million customers,
+ * ten segments made a search by part of an email three times the work of
+ * one (performance.md). 'merge' with a negative page count merges every
  * segment into one, a slice at a time; each slice is its own short write
  * transaction, so intake and the worker are never held up for the whole
  * rewrite (about 12 s at a million customers).
  */
 #define PURGE_PAGES_TEXT "2000"
+
+enum ts_rc
+profile_search_merge_later(struct db *db)
+{
+	return db_exec(db, "INSERT INTO kv (key, value, updated_at)"
+	    " VALUES ('search.purge_pending', '1', unixepoch()) ON CONFLICT (key)"
+	    " DO UPDATE SET updated_at = excluded.updated_at");
+}
 
 enum ts_rc
 profile_search_purge(struct db *db, long budget_ms, bool *done)

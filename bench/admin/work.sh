@@ -11,6 +11,8 @@
 # p50. On a shared machine this still moves with the load; callgrind's
 # instruction count (only inside the request handler, N requests after two
 # warm-ups, default 5) does not, but misses cache misses and syscalls.
+# KEEP=DIR keeps the callgrind profiles there (one per scenario, for
+# callgrind_annotate).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . bench/admin/conf.sh
@@ -77,6 +79,7 @@ for k in "${!paths[@]}"; do
 		f=$(grep -l "^desc: Trigger: dump ${names[$k]}\$" "$tmp"/cg.out* | head -1)
 		ir=$(sed -n 's/^\(summary\|totals\): \([0-9]*\).*/\2/p' "$f" | head -1)
 		printf '%-14s %11d instructions/request\n' "${names[$k]}" $((ir / n))
+		[ -z "${KEEP:-}" ] || { mkdir -p "$KEEP" && cp "$f" "$KEEP/${names[$k]}.cg"; }
 	else
 		c0=$(cpu)
 		out=$(TOKEN=$token wrk -t1 -c1 -d"${DURATION:-4}s" -s bench/admin/report.lua \

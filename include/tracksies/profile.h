@@ -103,13 +103,21 @@ enum ts_rc profile_get_text(struct db *db, int64_t customer_id, int decimals,
 enum ts_rc profile_links(struct db *db, int64_t customer_id, json_t **out);
 
 /*
- * Finish removing erased customers from the search index: while kv
- * 'search.purge_pending' is set, merge index segments a slice at a time
+ * Ask for the search index to be merged into one segment by
+ * profile_search_purge: after an erasure (its tombstoned trigrams) and after
+ * an import (the many segments a bulk insert leaves). In the caller's
+ * transaction, if any. TS_ERR_IO, TS_ERR_TRANSIENT.
+ */
+enum ts_rc profile_search_merge_later(struct db *db);
+
+/*
+ * Merge the search index while kv 'search.purge_pending' is set (see
+ * profile_search_merge_later): segments are merged a slice at a time
  * (each slice its own short write transaction) for about budget_ms, and
- * clear the flag when nothing is left to merge. *done is true when no purge
- * is pending any more. Cheap when none is pending (one read). Meant for a
- * thread that turns regularly (the worker's loop) and for the admin API
- * right after an erasure. TS_ERR_IO, TS_ERR_TRANSIENT.
+ * the flag cleared when nothing is left to merge. *done is true when no
+ * merge is pending any more. Cheap when none is pending (one read). Meant
+ * for a thread that turns regularly (the worker's loop) and for the admin
+ * API right after an erasure. TS_ERR_IO, TS_ERR_TRANSIENT.
  */
 enum ts_rc profile_search_purge(struct db *db, long budget_ms, bool *done);
 

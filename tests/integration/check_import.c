@@ -300,6 +300,39 @@ START_TEST(second_import_changes_nothing_and_says_so)
 }
 END_TEST
 
+/*
+ * An import inserts customers a page at a time, which leaves the search
+ * index in many segments; every search looks its trigrams up in each. The
+ * daemon merges them into one after the import, and searches find the
+ * same customers as before.
+ */
+START_TEST(daemon_merges_the_search_index_an_import_left)
+{
+	char *out = NULL;
+	long long found;
+
+	start_store(1200, NULL, NULL);
+	ck_assert_int_eq(import(conf, NULL, &out), 0);
+	free(out);
+	ck_assert_int_gt(q("SELECT count(DISTINCT segid) FROM customers_fts_idx"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM kv WHERE key ="
+	    " 'search.purge_pending'"), 1);
+	found = q("SELECT count(*) FROM customers_fts WHERE customers_fts MATCH"
+	    " '\"example\"'");
+	ck_assert_int_gt(found, 100);
+	ck_assert_int_eq(found, q("SELECT count(*) FROM customers WHERE email LIKE"
+	    " '%example%' OR first_name || ' ' || last_name LIKE '%example%'"
+	    " OR phone LIKE '%example%'"));
+
+	ck_assert_int_eq(th_daemon_start(dir, conf, &d), 0);
+	ck_assert_int_eq(th_db_wait(db_path, "SELECT count(*) FROM kv WHERE key ="
+	    " 'search.purge_pending'", 0, 30000), 0);
+	ck_assert_int_eq(q("SELECT count(DISTINCT segid) FROM customers_fts_idx"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM customers_fts WHERE customers_fts"
+	    " MATCH '\"example\"'"), found);
+}
+END_TEST
+
 START_TEST(discrepancies_are_listed_with_their_reasons)
 {
 	char *out = NULL;
@@ -992,6 +1025,7 @@ import_suite(void)
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, import_equals_webhook_sync_customer_by_customer);
 	tcase_add_test(tc, second_import_changes_nothing_and_says_so);
+	tcase_add_test(tc, daemon_merges_the_search_index_an_import_left);
 	tcase_add_test(tc, discrepancies_are_listed_with_their_reasons);
 	tcase_add_test(tc, orders_the_daemon_applied_more_recently_count_as_seen);
 	suite_add_tcase(s, tc);
