@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # Intake benchmark: how many signed WooCommerce deliveries per second
-# tracksiesd verifies, stores (synchronous=FULL) and acknowledges, compared
+# tracksiesd verifies, stores and acknowledges (a commit survives kill -9; see
+# decision 7 for a power cut), compared
 # with a bare libmicrohttpd responder of the same threading (the transport
 # limit); then checks that every 200 is a row, including across a kill -9.
 #
