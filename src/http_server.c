@@ -348,8 +348,8 @@ http_server_start(const struct http_server_options *opt,
 	struct http_server *srv = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sslen = 0;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	unsigned flags = HTTP_SERVER_LOOP_FLAGS | MHD_ALLOW_SUSPEND_RESUME |
+	    MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
 
 	*out = NULL;
@@ -408,7 +408,7 @@ http_server_stop(struct http_server *srv, unsigned drain_ms)
 	/*
 	 * Stop accepting; connections already open finish their request. The
 	 * listening socket is ours to close, but only after MHD_stop_daemon:
-	 * until then a pool thread may still take it out of its epoll set, and
+	 * until then a pool thread may still be watching it, and
 	 * a closed (or reused) descriptor there makes libmicrohttpd abort.
 	 */
 	fd = MHD_quiesce_daemon(srv->mhd);

@@ -7,6 +7,7 @@
  */
 #include "tracksies/json_scan.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -57,6 +58,33 @@ peek(struct scanner *s)
 }
 
 static int value(struct scanner *s);
+
+/*
+ * The end of the run of plain string bytes (printable ASCII other than '"'
+ * and '\\') from pos: eight bytes at a time while all eight are plain.
+ * Most of an order payload is such runs; string() checks the byte after.
+ */
+static size_t
+plain_run(const char *buf, size_t pos, size_t len)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+
+	while (len - pos >= 8) {
+		uint64_t w, quote, bslash, ctrl;
+
+		memcpy(&w, buf + pos, sizeof(w));
+		quote = w ^ (ones * '"');
+		bslash = w ^ (ones * '\\');
+		/* Each term has a byte's high bit set when that byte may not be plain. */
+		quote = (quote - ones) & ~quote;
+		bslash = (bslash - ones) & ~bslash;
+		ctrl = (w - ones * 0x20) & ~w;
+		if (((quote | bslash | ctrl | w) & highs) != 0)
+			break;
+		pos += 8;
+	}
+	return pos;
+}
 
 static int
 hex4(struct scanner *s)
@@ -124,7 +152,12 @@ string(struct scanner *s, const char **start, size_t *slen)
 	s->pos++;
 	begin = s->pos;
 	for (;;) {
-		int c = peek(s);
+		int c;
+
+		/* Whole words of plain bytes, then the rest of the run. */
+		s->pos = plain_run(s->buf, s->pos, s->len);
+		while ((c = peek(s)) >= 0x20 && c < 0x80 && c != '"' && c != '\\')
+			s->pos++;
 		if (c < 0) {
 			fail(s, "unterminated string");
 			return -1;
@@ -151,12 +184,9 @@ string(struct scanner *s, const char **start, size_t *slen)
 			s->pos++;
 			continue;
 		}
-		if (c >= 0x80) {
-			if (utf8(s) != 0)
-				return -1;
-			continue;
-		}
-		s->pos++;
+		/* c >= 0x80 */
+		if (utf8(s) != 0)
+			return -1;
 	}
 	if (start != NULL) {
 		*start = s->buf + begin;

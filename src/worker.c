@@ -108,6 +108,7 @@ struct worker {
 
 	/* worker thread only */
 	struct db *db;
+	int64_t last_checkpoint;	/* unix second of the last one */
 	struct sync *sync;
 	struct wc_client *wc;
 	sqlite3_stmt *claim;
@@ -1124,6 +1125,21 @@ static const char claim_sql[] =
 	" AND e.order_id IS NOT NULL"
 	" GROUP BY e.order_id ORDER BY MIN(e.id) LIMIT ?2";
 
+/*
+ * Intake never checkpoints and does not fsync its commits (queue.c): this
+ * PASSIVE checkpoint, at most once a second from every loop the worker
+ * waits in, fsyncs the WAL and copies it into the database file. It keeps
+ * the WAL short, and bounds what a power cut can take from the queue.
+ */
+static void
+checkpoint_each_second(struct worker *w, int64_t now)
+{
+	if (now == w->last_checkpoint)
+		return;
+	(void)db_exec(w->db, "PRAGMA wal_checkpoint(PASSIVE)");
+	w->last_checkpoint = now;
+}
+
 static enum ts_rc
 prepare(struct worker *w)
 {
@@ -1170,10 +1186,15 @@ prepare(struct worker *w)
 			break;
 		log_warn("worker: cannot learn the store's currency yet (%s);"
 		    " set [store] currency to start without the store", rc_name(rc));
-		/* New events do not make the store answer sooner: sleep it out. */
+		/*
+		 * New events do not make the store answer sooner: sleep it out,
+		 * checkpointing each second meanwhile (queue.c counts on it).
+		 */
 		for (int64_t until = w->store_ready_at > now_s() ? w->store_ready_at :
-		    now_s() + 5; !atomic_load(&w->stop) && now_s() < until;)
-			idle(w, (until - now_s()) * 1000);
+		    now_s() + 5; !atomic_load(&w->stop) && now_s() < until;) {
+			checkpoint_each_second(w, now_s());
+			idle(w, 1000);
+		}
 	}
 	if (atomic_load(&w->stop) || atomic_load(&w->gave_up))
 		return TS_OK;
@@ -1324,7 +1345,7 @@ static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
-	int64_t last_checkpoint = 0;
+	int64_t last_housekeeping = 0;
 	sigset_t all;
 	enum ts_rc rc;
 
@@ -1346,10 +1367,9 @@ worker_main(void *arg)
 		struct wc_call *done = NULL;
 
 		status_update(w, heartbeat, w);
-		if (now != last_checkpoint) {
+		if (now != last_housekeeping) {
 			bool on = true, purged;
-			/* Intake never checkpoints (queue.c): keep the WAL short here. */
-			(void)db_exec(w->db, "PRAGMA wal_checkpoint(PASSIVE)");
+			checkpoint_each_second(w, now);
 			/* Search index merges an erasure left for later (profile.c). */
 			(void)profile_search_purge(w->db, 200, &purged);
 			/* Feature flags take effect within a second. */
@@ -1363,7 +1383,7 @@ worker_main(void *arg)
 				w->tags_on = on;
 			background_jobs(w, now);
 			release_idle_cache(w, now);
-			last_checkpoint = now;
+			last_housekeeping = now;
 		}
 		if (w->import == NULL && !w->sync_off && now >= w->store_ready_at &&
 		    claim(w, now) != TS_OK)
@@ -1379,8 +1399,14 @@ worker_main(void *arg)
 				dispatch(w, done);
 			continue;
 		}
+		/*
+		 * At least once a second round the loop, even while the store
+		 * is backed off: the checkpoint above is what makes the
+		 * intake's commits survive a power cut (queue.c).
+		 */
 		if (w->store_ready_at > now)
-			idle(w, (w->store_ready_at - now) * 1000);
+			idle(w, w->store_ready_at - now > 1 ? 1000 :
+			    (w->store_ready_at - now) * 1000);
 		else
 			idle(w, w->n_jobs == 0 ? 1000 : LINGER_MS);
 	}

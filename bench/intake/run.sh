@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # Intake benchmark: how many signed WooCommerce deliveries per second
-# tracksiesd verifies, stores (synchronous=FULL) and acknowledges, compared
+# tracksiesd verifies, stores and acknowledges (a commit survives kill -9; see
+# decision 7 for a power cut), compared
 # with a bare libmicrohttpd responder of the same threading (the transport
 # limit); then checks that every 200 is a row, including across a kill -9.
 #
@@ -196,29 +197,39 @@ d_acked=$(( $(get "$tmp/d/warm.out" status_200) + $(get "$tmp/d/wrk.out" status_
 d_logs=$(wc -l <"$tmp/d/daemon.log")
 d_cpu=$(calc "%.2f" "$cpu1 - $cpu0")
 
-# --- 2. the bare responder ---------------------------------------------------
+# --- 2. the bare responder, plain and answering after a hand-off -------------
+# run_bare DIR [--handoff]: sets bare_rss_kb and bare_cpu; wrk output in DIR
+run_bare() {
+	local dir=$1 pid port c0 c1
+	shift
+	mkdir -p "$dir"
+	"$BARE" "$@" 0 >"$dir/port" 2>"$dir/bare.log" &
+	pid=$!
+	pids+=("$pid")
+	port=
+	for _ in $(seq 1 100); do
+		port=$(get "$dir/port" port)
+		[ -n "$port" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -n "$port" ] || { echo "run.sh: bare did not start" >&2; cat "$dir/bare.log" >&2; exit 1; }
+	if [ "$WARMUP" != 0 ]; then
+		run_wrk "$port" "$WARMUP" "$dir/warm.out"
+	fi
+	c0=$(cpu_seconds "$pid")
+	run_wrk "$port" "$DURATION" "$dir/wrk.out"
+	c1=$(cpu_seconds "$pid")
+	bare_rss_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
+	stop_pid "$pid"
+	bare_cpu=$(calc "%.2f" "$c1 - $c0")
+}
 log "bare: ${WARMUP}s warm-up + ${DURATION}s"
-mkdir -p "$tmp/b"
-"$BARE" 0 >"$tmp/b/port" 2>"$tmp/b/bare.log" &
-bare_pid=$!
-pids+=("$bare_pid")
-bare_port=
-for _ in $(seq 1 100); do
-	bare_port=$(get "$tmp/b/port" port)
-	[ -n "$bare_port" ] && break
-	kill -0 "$bare_pid" 2>/dev/null || break
-	sleep 0.1
-done
-[ -n "$bare_port" ] || { echo "run.sh: bare did not start" >&2; cat "$tmp/b/bare.log" >&2; exit 1; }
-if [ "$WARMUP" != 0 ]; then
-	run_wrk "$bare_port" "$WARMUP" "$tmp/b/warm.out"
-fi
-cpu0=$(cpu_seconds "$bare_pid")
-run_wrk "$bare_port" "$DURATION" "$tmp/b/wrk.out"
-cpu1=$(cpu_seconds "$bare_pid")
-b_rss_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$bare_pid/status")
-stop_pid "$bare_pid"
-b_cpu=$(calc "%.2f" "$cpu1 - $cpu0")
+run_bare "$tmp/b"
+b_rss_kb=$bare_rss_kb b_cpu=$bare_cpu
+log "bare --handoff: ${WARMUP}s warm-up + ${DURATION}s"
+run_bare "$tmp/h" --handoff
+h_rss_kb=$bare_rss_kb h_cpu=$bare_cpu
 
 # --- 3. kill -9 durability ---------------------------------------------------
 kill_ms=$(( 1000 + RANDOM % 3001 ))
@@ -244,6 +255,10 @@ fi
 d_rps=$(get "$tmp/d/wrk.out" rps_200)
 b_rps=$(get "$tmp/b/wrk.out" rps_200)
 ratio=$(calc "%.3f" "$d_rps / $b_rps")
+h_rps=$(get "$tmp/h/wrk.out" rps_200)
+h_ratio=$(calc "%.3f" "$h_rps / $b_rps")
+h_other=$(get "$tmp/h/wrk.out" status_other)
+h_errs=$(( $(get "$tmp/h/wrk.out" errors_connect) + $(get "$tmp/h/wrk.out" errors_read) + $(get "$tmp/h/wrk.out" errors_write) + $(get "$tmp/h/wrk.out" errors_timeout) ))
 d_other=$(get "$tmp/d/wrk.out" status_other)
 b_other=$(get "$tmp/b/wrk.out" status_other)
 d_errs=$(( $(get "$tmp/d/wrk.out" errors_connect) + $(get "$tmp/d/wrk.out" errors_read) + $(get "$tmp/d/wrk.out" errors_write) + $(get "$tmp/d/wrk.out" errors_timeout) ))
@@ -263,7 +278,11 @@ printf 'daemon: deliveries/s=%s  p50_ms=%s  p99_ms=%s  max_ms=%s  non200=%s  soc
 printf 'bare:   deliveries/s=%s  p50_ms=%s  p99_ms=%s  max_ms=%s  non200=%s  sock_errors=%s  cpu_s=%s  peak_rss_kb=%s\n' \
     "$b_rps" "$(get "$tmp/b/wrk.out" p50_ms)" "$(get "$tmp/b/wrk.out" p99_ms)" \
     "$(get "$tmp/b/wrk.out" max_ms)" "$b_other" "$b_errs" "$b_cpu" "$b_rss_kb"
+printf 'handoff: deliveries/s=%s  p50_ms=%s  p99_ms=%s  max_ms=%s  non200=%s  sock_errors=%s  cpu_s=%s  peak_rss_kb=%s\n' \
+    "$h_rps" "$(get "$tmp/h/wrk.out" p50_ms)" "$(get "$tmp/h/wrk.out" p99_ms)" \
+    "$(get "$tmp/h/wrk.out" max_ms)" "$h_other" "$h_errs" "$h_cpu" "$h_rss_kb"
 echo "ratio daemon/bare: $ratio"
+echo "ratio handoff/bare: $h_ratio (answering after a hand-off to another thread, nothing verified or stored)"
 echo "peak RSS daemon: $(calc "%.1f" "$rss_kb / 1024") MiB (VmHWM)"
 echo "$stored"
 echo "$kill9"

@@ -17,6 +17,18 @@
 
 struct http_server;
 
+/*
+ * libmicrohttpd's event loop for every listener (expand it where
+ * <microhttpd.h> is included): a pool of internal threads, each polling its
+ * connections with poll(2). Not epoll: a deferred answer suspends its
+ * request, and with epoll every suspend takes the socket out of the epoll
+ * set and every resume puts it back, two system calls per delivery that
+ * poll(2) does not need (docs/performance.md, "Webhook intake").
+ * bench/intake/bare.c runs the same loop.
+ */
+#define HTTP_SERVER_LOOP_FLAGS \
+	(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC)
+
 /* A complete request, borrowed for the duration of the handler call. */
 struct http_request {
 	const char *method;

@@ -310,6 +310,59 @@ START_TEST(acknowledged_delivery_survives_kill_9)
 }
 END_TEST
 
+/* Copies the database file alone, without its WAL: what a power cut keeps. */
+static long long
+events_in_database_file(const char *where)
+{
+	char copy[600], sql[256], buf[65536];
+	FILE *in, *out;
+	size_t n;
+	long long count;
+
+	snprintf(copy, sizeof(copy), "%s/file-only.db", dir);
+	ck_assert_ptr_nonnull(in = fopen(d.db_path, "rb"));
+	ck_assert_ptr_nonnull(out = fopen(copy, "wb"));
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	ck_assert_int_eq(fclose(out), 0);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM events WHERE %s", where);
+	count = th_db_int(copy, sql);
+	unlink(copy);
+	return count;
+}
+
+/*
+ * Intake commits are not fsynced (decision 7); the worker's checkpoint,
+ * about once a second, fsyncs the WAL and copies it into the database file.
+ * So within seconds an acknowledged delivery is in the file itself — even
+ * while the store is down and the worker backs off (the store here is).
+ */
+START_TEST(acknowledged_delivery_reaches_the_database_file_within_seconds)
+{
+	struct th_resp r;
+	size_t len;
+	char *body = fixture_body("33-order.updated--order-create-for-partial-refund", &len);
+	long waited = 0, limit = th_scaled_ms(5000);
+	long long in_file = 0;
+
+	/* The worker has found the store down and backs off. */
+	th_nap_ms(1500);
+	ck_assert_int_eq(th_post_webhook(d.webhook_port, "order.updated", "f1",
+	    body, len, TH_SECRET, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	th_resp_free(&r);
+	while ((in_file = events_in_database_file("order_id = 26")) == 0 &&
+	    waited < limit) {
+		th_nap_ms(100);
+		waited += 100;
+	}
+	ck_assert_msg(in_file == 1, "the acknowledged delivery was not in the "
+	    "database file after %ld ms", waited);
+	free(body);
+}
+END_TEST
+
 struct burst {
 	uint16_t port;
 	int acked;
@@ -410,6 +463,7 @@ intake_suite(void)
 	tcase_add_test(tc, other_paths_are_404_and_other_methods_405);
 	tcase_add_test(tc, every_captured_delivery_gets_the_answer_woocommerce_needs);
 	tcase_add_test(tc, acknowledged_delivery_survives_kill_9);
+	tcase_add_test(tc, acknowledged_delivery_reaches_the_database_file_within_seconds);
 	tcase_add_test(tc, sigterm_drains_and_every_acknowledged_delivery_is_stored);
 	tcase_add_test(tc, read_only_database_answers_503_and_acknowledges_nothing);
 	suite_add_tcase(s, tc);

@@ -113,6 +113,44 @@ START_TEST(agrees_with_jansson_on_captured_payloads_and_mutations)
 }
 END_TEST
 
+/*
+ * Long strings are skipped eight plain bytes at a time: every byte that
+ * ends such a run (quote, backslash, control character, UTF-8 lead, bad
+ * byte), at every offset of the word and past it, still gets the byte-wise
+ * checks. jansson is the oracle; the member's slice must be exact.
+ */
+START_TEST(special_bytes_at_every_offset_of_a_long_string)
+{
+	static const char *const specials[] = { "\"", "\\n", "\\u00e9", "\\x",
+		"\x01", "\x1f", "\x7f", "\xc3\xa9", "\xc3", "\xff", "\xe2\x82\xac", "\\" };
+	char doc[96], value[64];
+
+	for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+		for (size_t at = 0; at <= 24; at++) {
+			struct json_scan_field f = { .key = "s" };
+			struct json_scan_error err;
+			int len, ok;
+
+			memset(value, 'a', at);
+			value[at] = '\0';
+			len = snprintf(doc, sizeof(doc), "{\"s\":\"%s%sbcdefghijk\",\"t\":1}",
+			    value, specials[k]);
+			ck_assert_int_lt(len, (int)sizeof(doc));
+			ok = json_scan(doc, (size_t)len, &f, 1, NULL, &err) == TS_OK;
+			ck_assert_msg(ok == jansson_ok(doc, (size_t)len),
+			    "special %zu at offset %zu: scanner %d, jansson %d", k, at,
+			    ok, !ok);
+			if (ok) {
+				/* The slice is the string's text, inside the quotes. */
+				ck_assert(f.is_string);
+				ck_assert_uint_eq(f.len, at + strlen(specials[k]) + 10);
+				ck_assert(f.value[-1] == '"' && f.value[f.len] == '"');
+			}
+		}
+	}
+}
+END_TEST
+
 START_TEST(deep_nesting_is_refused)
 {
 	char *doc = malloc(2001);
@@ -138,6 +176,7 @@ json_scan_suite(void)
 	tcase_add_test(tc, errors_say_where);
 	tcase_add_test(tc, agrees_with_jansson_on_captured_payloads_and_mutations);
 	tcase_add_test(tc, deep_nesting_is_refused);
+	tcase_add_test(tc, special_bytes_at_every_offset_of_a_long_string);
 	suite_add_tcase(s, tc);
 	return s;
 }
