@@ -594,6 +594,7 @@ START_TEST(the_daily_run_takes_tags_away_as_time_passes)
 	int64_t c = customer();
 	long long cache_size = ith_int(db, "PRAGMA cache_size");
 	long long temp_store = ith_int(db, "PRAGMA temp_store");
+	long long autocheckpoint = ith_int(db, "PRAGMA wal_autocheckpoint");
 	bool due = false;
 
 	ith_order(db, c, 1, T0, 1000, 0);
@@ -618,9 +619,15 @@ START_TEST(the_daily_run_takes_tags_away_as_time_passes)
 	ck_assert(!due);
 	/* Outside a recalculation, the view reads the wall clock. */
 	ck_assert_int_eq(ith_int(db, "SELECT as_of IS NULL FROM intel_state"), 1);
-	/* The run's page cache and in-memory temp store were its own. */
+	/*
+	 * The run's page cache and in-memory temp store were its own, and so
+	 * were its checkpoints (on a thread of the run): this connection's
+	 * commits checkpoint again.
+	 */
 	ck_assert_int_eq(ith_int(db, "PRAGMA cache_size"), cache_size);
 	ck_assert_int_eq(ith_int(db, "PRAGMA temp_store"), temp_store);
+	ck_assert_int_eq(ith_int(db, "PRAGMA wal_autocheckpoint"), autocheckpoint);
+	ck_assert_int_gt(autocheckpoint, 0);
 }
 END_TEST
 
