@@ -590,23 +590,14 @@ rfm_customer_store(struct rfm *r, int64_t id, int64_t as_of,
 	sqlite3_stmt *st = r->st[R_STORE];
 	bool has = c->order_count > 0, gap = isfinite(c->median_gap_days);
 	bool scored = c->r_score > 0;
-	int src;
 
 	/*
-	 * A full run skips a customer erased since its snapshot. Asked apart,
-	 * not by INSERT ... SELECT ... WHERE EXISTS: SQLite takes that for a
+	 * Only for a customer that exists: the caller checks, in the same
+	 * transaction (a full run reads the ids of its chunk's range). Not by
+	 * INSERT ... SELECT ... WHERE EXISTS: SQLite takes that for a
 	 * statement of many rows and keeps a statement journal of every page
 	 * it touches, once per customer.
 	 */
-	if (guard >= 0) {
-		(void)sqlite3_bind_int64(r->st[R_EXISTS], 1, id);
-		src = sqlite3_step(r->st[R_EXISTS]);
-		(void)sqlite3_reset(r->st[R_EXISTS]);
-		if (src == SQLITE_DONE)
-			return TS_OK;
-		if (src != SQLITE_ROW)
-			return db_rc(src);
-	}
 	(void)sqlite3_bind_int64(st, 1, id);
 	(void)sqlite3_bind_int64(st, 2, as_of);
 	(void)sqlite3_bind_int64(st, 3, seq);

@@ -29,10 +29,14 @@
  * purchase models, and then writes TAGS_RECALC_CHUNK customers per write
  * transaction. A customer the worker synced after the snapshot was taken
  * has a newer metrics row (write_seq), which the chunk leaves alone.
+ * Each chunk's pages are copied from the WAL into the database by a
+ * thread of the run (struct checkpointer, decision 32) while the next
+ * chunk is written.
  */
 #include "tracksies/tags_recalc.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +53,7 @@
 enum t_stmt {
 	T_GEN, T_CLOCK, T_TICK, T_UNCLOCK, T_HELD, T_EARN, T_LOSE,
 	T_HELD_RANGE, T_STATE_RANGE, T_NOTE, T_EARN_MANY, T_REVIVE_MANY,
-	T_LOSE_MANY, T_RECOUNT, T_SET_COUNT_MANY, T_COUNT
+	T_LOSE_MANY, T_RECOUNT, T_SET_COUNT_MANY, T_IDS_RANGE, T_COUNT
 };
 
 static const char *const t_sql[T_COUNT] = {
@@ -91,6 +95,9 @@ static const char *const t_sql[T_COUNT] = {
 	/* Tags held, computed by the chunk: ?2 for a JSON array of ids. */
 	[T_SET_COUNT_MANY] = "UPDATE customers SET tag_count = ?2"
 	    " WHERE id IN (SELECT value FROM json_each(?1))",
+	/* The customers of a chunk's range that still exist. */
+	[T_IDS_RANGE] = "SELECT id FROM customers WHERE id BETWEEN ?1 AND ?2"
+	    " ORDER BY id",
 };
 
 /* A tag to earn (new, or again) or lose, found while scanning a chunk. */
@@ -629,6 +636,115 @@ rules_over_range(struct tags_recalc *t, int64_t lo, int64_t hi, int64_t now)
 
 /* ---- everyone -------------------------------------------------------- */
 
+/*
+ * The checkpoints of a full run, on a thread and connection of their own:
+ * copying a chunk's pages from the WAL into the database (and the fsyncs)
+ * was a third of the writing phase, done by the writing thread between
+ * chunks. SQLite lets a checkpoint run beside the writer; the next chunk
+ * is computed and written meanwhile, on the other core.
+ */
+struct checkpointer {
+	struct db *db;			/* its own connection */
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool pending, busy, stop;
+};
+
+static void *
+checkpoint_main(void *arg)
+{
+	struct checkpointer *c = arg;
+
+	(void)pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (!c->pending && !c->stop)
+			(void)pthread_cond_wait(&c->cv, &c->mu);
+		if (!c->pending)
+			break;
+		c->pending = false;
+		c->busy = true;
+		(void)pthread_mutex_unlock(&c->mu);
+		/* PASSIVE: copies what no reader still needs; never waits. */
+		(void)sqlite3_wal_checkpoint_v2(db_handle(c->db), NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		(void)pthread_mutex_lock(&c->mu);
+		c->busy = false;
+		(void)pthread_cond_broadcast(&c->cv);
+	}
+	(void)pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/* Start one for db's file; false (checkpoints stay inline) if it cannot. */
+static bool
+checkpointer_start(struct checkpointer *c, struct db *db)
+{
+	const char *path = sqlite3_db_filename(db_handle(db), "main");
+
+	*c = (struct checkpointer){ 0 };
+	if (path == NULL || *path == '\0' ||
+	    db_open(path, &c->db, NULL) != TS_OK) {
+		db_close(c->db);
+		c->db = NULL;
+		return false;
+	}
+	(void)pthread_mutex_init(&c->mu, NULL);
+	(void)pthread_cond_init(&c->cv, NULL);
+	if (pthread_create(&c->thread, NULL, checkpoint_main, c) != 0) {
+		(void)pthread_mutex_destroy(&c->mu);
+		(void)pthread_cond_destroy(&c->cv);
+		db_close(c->db);
+		c->db = NULL;
+		return false;
+	}
+	return true;
+}
+
+static void
+checkpointer_kick(struct checkpointer *c)
+{
+	if (c->db == NULL)
+		return;
+	(void)pthread_mutex_lock(&c->mu);
+	c->pending = true;
+	(void)pthread_cond_signal(&c->cv);
+	(void)pthread_mutex_unlock(&c->mu);
+}
+
+/*
+ * Wait for the checkpoint asked for. The WAL starts over only when a write
+ * transaction begins with every frame copied; a chunk that begins while
+ * the previous one is being copied appends to it instead.
+ */
+static void
+checkpointer_wait(struct checkpointer *c)
+{
+	if (c->db == NULL)
+		return;
+	(void)pthread_mutex_lock(&c->mu);
+	while (c->pending || c->busy)
+		(void)pthread_cond_wait(&c->cv, &c->mu);
+	(void)pthread_mutex_unlock(&c->mu);
+}
+
+/* Finish the checkpoint asked for, if any, and end the thread. */
+static void
+checkpointer_stop(struct checkpointer *c)
+{
+	if (c->db == NULL)
+		return;
+	(void)pthread_mutex_lock(&c->mu);
+	c->stop = true;
+	(void)pthread_cond_signal(&c->cv);
+	(void)pthread_mutex_unlock(&c->mu);
+	(void)pthread_join(c->thread, NULL);
+	(void)pthread_mutex_destroy(&c->mu);
+	(void)pthread_cond_destroy(&c->cv);
+	db_close(c->db);
+	c->db = NULL;
+}
+
 struct full {
 	struct tags_recalc *t;
 	int64_t now;
@@ -681,24 +797,45 @@ write_chunk(struct full *f, size_t i0, size_t i1)
 {
 	struct tags_recalc *t = f->t;
 	struct rfm_snapshot *s = f->snap;
+	sqlite3_stmt *ids = t->st[T_IDS_RANGE];
 	int64_t lo = s->ids[i0], hi = s->ids[i1 - 1];
 	enum ts_rc rc;
+	int src;
 
 	if ((rc = db_begin(t->db)) != TS_OK)
 		return rc;
 	(void)sqlite3_bind_int64(t->st[T_CLOCK], 1, f->now);
 	if ((rc = step_done(t->st[T_CLOCK])) != TS_OK)
 		goto out;
+	/*
+	 * A customer erased since the snapshot gets no metrics row: the ids
+	 * of the range, read in this transaction beside the snapshot's (a
+	 * look-up per customer cost five times as much).
+	 */
+	(void)sqlite3_bind_int64(ids, 1, lo);
+	(void)sqlite3_bind_int64(ids, 2, hi);
+	src = sqlite3_step(ids);
 	for (size_t i = i0; i < i1; i++) {
 		struct rfm_customer c;
 
+		while (src == SQLITE_ROW && sqlite3_column_int64(ids, 0) < s->ids[i])
+			src = sqlite3_step(ids);
+		if (src != SQLITE_ROW && src != SQLITE_DONE) {
+			rc = db_rc(src);
+			break;
+		}
+		if (src == SQLITE_DONE || sqlite3_column_int64(ids, 0) != s->ids[i])
+			continue;
 		rfm_snapshot_customer(s, i, &c);
 		rfm_score_customer(&f->model.breaks, &c);
 		rfm_predict(&f->model, &c);
 		if ((rc = rfm_customer_store(t->rfm, s->ids[i], f->now, &c, s->seq,
 		    s->seq)) != TS_OK)
-			goto out;
+			break;
 	}
+	(void)sqlite3_reset(ids);
+	if (rc != TS_OK)
+		goto out;
 	if ((rc = rfm_interactions_refresh(t->rfm, lo, hi, f->now,
 	    f->cutoff)) != TS_OK ||
 	    (rc = rules_over_range(t, lo, hi, f->now)) != TS_OK ||
@@ -759,7 +896,9 @@ recalc_all(struct db *db, int64_t now, bool cutoff,
 {
 	struct full f = { .now = now, .cutoff = cutoff, .progress = progress,
 	    .arg = arg };
+	struct checkpointer ck = { 0 };
 	sqlite3_int64 requested = 0, cache_size = 0, temp_store = 0;
+	sqlite3_int64 autocheckpoint = 1000;
 	sqlite3_int64 foreign_keys = 1;
 	char pragma[64];
 	enum ts_rc rc;
@@ -777,7 +916,9 @@ recalc_all(struct db *db, int64_t now, bool cutoff,
 	 */
 	if ((rc = db_query_int64(db, "PRAGMA cache_size", &cache_size)) != TS_OK ||
 	    (rc = db_query_int64(db, "PRAGMA temp_store", &temp_store)) != TS_OK ||
-	    (rc = db_query_int64(db, "PRAGMA foreign_keys", &foreign_keys)) != TS_OK)
+	    (rc = db_query_int64(db, "PRAGMA foreign_keys", &foreign_keys)) != TS_OK ||
+	    (rc = db_query_int64(db, "PRAGMA wal_autocheckpoint",
+	    &autocheckpoint)) != TS_OK)
 		return rc;
 	/*
 	 * Decision 28 (docs/decisions.md): foreign keys are not enforced on
@@ -788,7 +929,7 @@ recalc_all(struct db *db, int64_t now, bool cutoff,
 	 * write is derived from existing customers and tags rows read inside
 	 * the same write transaction, which no other connection can change
 	 * under it. Metrics rows (customer_intel) are written only for a
-	 * customer found in customers just before (rfm_customer_store);
+	 * customer found in customers just before (write_chunk);
 	 * customer_tags, status_rule_state and audit_log rows only for ids
 	 * read from customer_intel, whose rows go with their customer (ON
 	 * DELETE CASCADE, enforced on every other connection). It deletes no
@@ -807,6 +948,10 @@ recalc_all(struct db *db, int64_t now, bool cutoff,
 		goto restore;
 	if ((rc = tags_recalc_open(db, &f.t)) != TS_OK)
 		goto out;
+	/* This connection's commits no longer checkpoint; the thread does. */
+	if (checkpointer_start(&ck, db) &&
+	    (rc = db_exec(db, "PRAGMA wal_autocheckpoint = 0")) != TS_OK)
+		goto out;
 	if ((rc = db_query_int64(db, "SELECT COALESCE(recalc_requested_at, 0)"
 	    " FROM intel_state WHERE id = 1", &requested)) != TS_OK ||
 	    (rc = ensure_catalogue(f.t)) != TS_OK ||
@@ -822,8 +967,12 @@ recalc_all(struct db *db, int64_t now, bool cutoff,
 		size_t end = i + TAGS_RECALC_CHUNK < f.snap->n ?
 		    i + TAGS_RECALC_CHUNK : f.snap->n;
 
+		/* The WAL holds TAGS_RECALC_WAL_CHUNKS chunks at most. */
+		if (i > 0 && (i / TAGS_RECALC_CHUNK) % TAGS_RECALC_WAL_CHUNKS == 0)
+			checkpointer_wait(&ck);
 		if ((rc = write_chunk(&f, i, end)) != TS_OK)
 			goto out;
+		checkpointer_kick(&ck);
 		if (progress != NULL &&
 		    !progress(arg, "writing", (int64_t)end, (int64_t)f.snap->n)) {
 			rc = TS_ERR_TRANSIENT;
@@ -836,6 +985,7 @@ out:
 		(void)note(f.t, rc == TS_ERR_TRANSIENT ? "stopped" : "failed", 0, 0);
 	rfm_snapshot_free(f.snap);
 	tags_recalc_close(f.t);
+	checkpointer_stop(&ck);
 restore:
 	/* Every path ends its transactions; should one not, foreign_keys
 	 * could not be set back (the pragma is a no-op inside one). */
@@ -850,6 +1000,9 @@ restore:
 	(void)db_exec(db, pragma);
 	(void)snprintf(pragma, sizeof(pragma), "PRAGMA temp_store = %lld",
 	    (long long)temp_store);
+	(void)db_exec(db, pragma);
+	(void)snprintf(pragma, sizeof(pragma), "PRAGMA wal_autocheckpoint = %lld",
+	    (long long)autocheckpoint);
 	(void)db_exec(db, pragma);
 	return rc;
 }

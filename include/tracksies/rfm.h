@@ -142,9 +142,10 @@ enum ts_rc rfm_customer_compute(struct rfm *r, int64_t id, int64_t as_of,
     bool cutoff, const struct rfm_model *m, struct rfm_customer *out);
 
 /*
- * Write c as customer id's metrics row, tagged seq. With guard >= 0 an
- * existing row written after the snapshot guard (seq > guard) is kept, and
- * a customer that no longer exists is skipped. TS_ERR_IO.
+ * Write c as customer id's metrics row, tagged seq; customer id must exist
+ * (the caller checks, in the same transaction: foreign keys may be off).
+ * With guard >= 0 an existing row written after the snapshot guard
+ * (seq > guard) is kept. TS_ERR_IO.
  */
 enum ts_rc rfm_customer_store(struct rfm *r, int64_t id, int64_t as_of,
     const struct rfm_customer *c, int64_t seq, int64_t guard);

@@ -18,6 +18,7 @@ struct db;
 
 #define TAGS_RECALC_CHUNK 25000	/* customers per write transaction, recalc all */
 #define TAGS_RECALC_CACHE_KIB "65536"	/* page cache during a full recalculation */
+#define TAGS_RECALC_WAL_CHUNKS 4	/* chunks the WAL may hold: checkpoints run beside */
 
 /*
  * Recalculation on one connection. On TS_OK *out belongs to the caller

@@ -594,6 +594,7 @@ START_TEST(the_daily_run_takes_tags_away_as_time_passes)
 	int64_t c = customer();
 	long long cache_size = ith_int(db, "PRAGMA cache_size");
 	long long temp_store = ith_int(db, "PRAGMA temp_store");
+	long long autocheckpoint = ith_int(db, "PRAGMA wal_autocheckpoint");
 	bool due = false;
 
 	ith_order(db, c, 1, T0, 1000, 0);
@@ -618,9 +619,15 @@ START_TEST(the_daily_run_takes_tags_away_as_time_passes)
 	ck_assert(!due);
 	/* Outside a recalculation, the view reads the wall clock. */
 	ck_assert_int_eq(ith_int(db, "SELECT as_of IS NULL FROM intel_state"), 1);
-	/* The run's page cache and in-memory temp store were its own. */
+	/*
+	 * The run's page cache and in-memory temp store were its own, and so
+	 * were its checkpoints (on a thread of the run): this connection's
+	 * commits checkpoint again.
+	 */
 	ck_assert_int_eq(ith_int(db, "PRAGMA cache_size"), cache_size);
 	ck_assert_int_eq(ith_int(db, "PRAGMA temp_store"), temp_store);
+	ck_assert_int_eq(ith_int(db, "PRAGMA wal_autocheckpoint"), autocheckpoint);
+	ck_assert_int_gt(autocheckpoint, 0);
 }
 END_TEST
 
@@ -734,6 +741,62 @@ START_TEST(recalc_all_on_100000_customers_reports_progress)
 }
 END_TEST
 
+/* Erases a customer from another connection once the snapshot is read. */
+struct eraser {
+	int64_t id;
+	bool done;
+};
+
+static bool
+erase_when_fitting(void *arg, const char *phase, int64_t done, int64_t total)
+{
+	struct eraser *e = arg;
+	struct db *other = NULL;
+	char path[512], sql[96];
+
+	(void)done;
+	(void)total;
+	if (e->done || strcmp(phase, "fitting") != 0)
+		return true;
+	(void)snprintf(path, sizeof(path), "%s/i.db", dir);
+	ck_assert_int_eq(db_open(path, &other, NULL), TS_OK);
+	(void)snprintf(sql, sizeof(sql), "DELETE FROM customers WHERE id = %lld",
+	    (long long)e->id);
+	ck_assert_int_eq(db_exec(other, sql), TS_OK);
+	db_close(other);
+	e->done = true;
+	return true;
+}
+
+START_TEST(a_customer_erased_during_the_run_gets_nothing_written)
+{
+	int64_t ids[5];
+	struct eraser e = { 0 };
+
+	for (int i = 0; i < 5; i++) {
+		ids[i] = customer();
+		ith_order(db, ids[i], 100 + i, T0, 1000 + i, 0);
+	}
+	/* In the snapshot, gone before its chunk is written. */
+	e.id = ids[2];
+	ck_assert_int_eq(tags_recalc_all(db, T0 + DAY, erase_when_fitting, &e),
+	    TS_OK);
+	ck_assert(e.done);
+	assert_foreign_keys_back();
+	ck_assert_int_eq(ith_int(db, "SELECT count(*) FROM customers"), 4);
+	ck_assert_int_eq(ith_int(db, "SELECT count(*) FROM customer_intel"), 4);
+	ck_assert_int_eq(ith_int(db, "SELECT count(*) FROM customer_intel WHERE"
+	    " customer_id = %lld", (long long)ids[2]), 0);
+	ck_assert_int_eq(ith_int(db, "SELECT count(*) FROM customer_tags WHERE"
+	    " customer_id = %lld", (long long)ids[2]), 0);
+	/* Its neighbours on both sides were written. */
+	ck_assert_int_eq(tag(ids[1], "first_order"), 1);
+	ck_assert_int_eq(tag(ids[3], "first_order"), 1);
+	ck_assert_int_eq(tag(ids[4], "first_order"), 1);
+	ck_assert_int_eq(wrong_tag_counts(), 0);
+}
+END_TEST
+
 START_TEST(a_rule_failing_at_run_time_keeps_nothing_of_the_recalc)
 {
 	int64_t c = customer();
@@ -801,6 +864,7 @@ tags_suite(void)
 	tcase_add_test(tc, the_daily_run_takes_tags_away_as_time_passes);
 	tcase_add_test(tc, as_of_a_date_ignores_what_came_after);
 	tcase_add_test(tc, recalc_all_on_100000_customers_reports_progress);
+	tcase_add_test(tc, a_customer_erased_during_the_run_gets_nothing_written);
 	suite_add_tcase(s, tc);
 	return s;
 }
