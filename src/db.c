@@ -37,8 +37,9 @@ struct db {
 };
 
 /*
- * synchronous=FULL: a 2xx to WooCommerce promises that the event survives a
- * power cut, not only a crash of this process.
+ * synchronous=FULL: every commit is fsynced before it returns. The queue's
+ * connection alone turns it down to NORMAL (queue.c, decision 7), and this
+ * connection's fsyncs cover its commits too.
  * foreign_keys=ON everywhere, except on a connection while it runs a full
  * recalculation (decision 28, tags_recalc.c), which sets it back after.
  */

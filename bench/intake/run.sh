@@ -35,7 +35,7 @@ SCRIPT="$here/post.lua"
 DAEMON="$root/build-bench/tracksiesd"
 BARE="$root/build-bench/tracksies_bench_bare"
 
-for tool in wrk sqlite3 openssl python3 cmake; do
+for tool in wrk sqlite3 openssl python3 cmake curl; do
 	command -v "$tool" >/dev/null || { echo "run.sh: $tool not found" >&2; exit 1; }
 done
 
@@ -108,7 +108,7 @@ cpu_seconds() {
 }
 
 write_config() {
-	local dir=$1 port=$2
+	local dir=$1 port=$2 admin_port=$3
 	cat >"$dir/tracksiesd.conf" <<EOF
 [store]
 url = http://127.0.0.1:9
@@ -119,7 +119,7 @@ currency = USD
 listen = 127.0.0.1:$port
 secret = $SECRET
 [admin]
-listen = 127.0.0.1:0
+listen = 127.0.0.1:$admin_port
 token = bench-admin-token-0123456789
 [database]
 path = $dir/tracksies.db
@@ -129,17 +129,27 @@ EOF
 	chmod 600 "$dir/tracksiesd.conf"
 }
 
-# start_daemon DIR: sets daemon_pid and daemon_port
+# start_daemon DIR: sets daemon_pid and daemon_port. Order sync is paused
+# (woo.order_sync off, through the admin API) so that the run measures the
+# intake: with the store down and every delivery for the same order, the
+# worker's retry would rewrite all of that order's pending rows at each
+# backoff step, holding the write lock for ~200 ms (docs/performance.md).
 start_daemon() {
-	local dir=$1 attempt
+	local dir=$1 attempt admin_port
 	mkdir -p "$dir"
 	for attempt in 1 2 3; do
 		daemon_port=$(free_port)
-		write_config "$dir" "$daemon_port"
+		admin_port=$(free_port)
+		write_config "$dir" "$daemon_port" "$admin_port"
 		"$DAEMON" --config "$dir/tracksiesd.conf" 2>>"$dir/daemon.log" &
 		daemon_pid=$!
 		pids+=("$daemon_pid")
-		if wait_listening "$daemon_pid" "$daemon_port"; then
+		if wait_listening "$daemon_pid" "$daemon_port" &&
+		    curl -sf -X PUT -H 'Authorization: Bearer bench-admin-token-0123456789' \
+		    -H 'Content-Type: application/json' \
+		    -d '{"features":{"woo.order_sync":false}}' \
+		    "http://127.0.0.1:$admin_port/v1/features" >/dev/null; then
+			sleep 1.2	# the worker reads the flags once a second
 			return 0
 		fi
 		echo "run.sh: daemon did not come up (attempt $attempt):" >&2
