@@ -10,8 +10,9 @@
 #
 #   bench/intake/ab.sh ROUNDS SECONDS NAME=BINARY [NAME=BINARY ...]
 #
-# A BINARY whose name ends in "tracksiesd" is started with a configuration
-# like run.sh's (dead store, log level error); anything else is started as
+# A BINARY whose name ends in "tracksiesd" is started with run.sh's
+# configuration (conf.sh: the store down, log level error; unlike run.sh,
+# order sync stays on); anything else is started as
 # "BINARY PORT" (build-bench/tracksies_bench_bare, with or without
 # --handoff in a wrapper). wrk -t2 -c64, one second of warm-up per run.
 set -euo pipefail
@@ -22,9 +23,10 @@ root=$(cd "$here/../.." && pwd)
 rounds=$1 secs=$2
 shift 2
 
-SECRET='realwc-webhook-secret-0123456789'
-BODY="$root/tests/fixtures/woocommerce/webhooks/21-order.created--order-create-completed-coupon-fee.body"
-sig=$(openssl dgst -sha256 -hmac "$SECRET" -binary <"$BODY" | openssl base64 -A)
+# shellcheck source=bench/intake/conf.sh
+. "$here/conf.sh"
+BODY=$INTAKE_BODY
+sig=$(openssl dgst -sha256 -hmac "$INTAKE_SECRET" -binary <"$BODY" | openssl base64 -A)
 hz=$(getconf CLK_TCK)
 
 free_port() {
@@ -42,24 +44,7 @@ for round in $(seq 1 "$rounds"); do
 		dir=$(mktemp -d "${TMPDIR:-/tmp}/tracksies-ab.XXXXXX")
 		port=$(free_port)
 		if [[ $bin == *tracksiesd ]]; then
-			cat >"$dir/c.conf" <<CONF
-[store]
-url = http://127.0.0.1:9
-consumer_key = ck_bench
-consumer_secret = cs_bench
-currency = USD
-[webhook]
-listen = 127.0.0.1:$port
-secret = $SECRET
-[admin]
-listen = 127.0.0.1:0
-token = bench-admin-token-0123456789
-[database]
-path = $dir/t.db
-[log]
-level = error
-CONF
-			chmod 600 "$dir/c.conf"
+			intake_config "$dir/c.conf" "$dir/t.db" "$port" 0 error
 			"$bin" --config "$dir/c.conf" 2>"$dir/log" &
 		else
 			$bin "$port" >/dev/null 2>"$dir/log" &
@@ -73,7 +58,7 @@ CONF
 		t0=$(ticks "$pid")
 		out=$(wrk_run "$port" "$secs")
 		t1=$(ticks "$pid")
-		kill -TERM "$pid"
+		kill -TERM "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 		rm -rf "$dir"
 		awk -v name="$name" -v round="$round" -v hz="$hz" -v t=$((t1 - t0)) \

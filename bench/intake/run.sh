@@ -29,8 +29,10 @@ cd "$root"
 : "${THREADS:=2}"
 : "${CONNECTIONS:=64}"
 
-SECRET='realwc-webhook-secret-0123456789'
-BODY="$root/tests/fixtures/woocommerce/webhooks/21-order.created--order-create-completed-coupon-fee.body"
+# shellcheck source=bench/intake/conf.sh
+. "$here/conf.sh"
+SECRET=$INTAKE_SECRET
+BODY=$INTAKE_BODY
 SCRIPT="$here/post.lua"
 DAEMON="$root/build-bench/tracksiesd"
 BARE="$root/build-bench/tracksies_bench_bare"
@@ -108,25 +110,7 @@ cpu_seconds() {
 }
 
 write_config() {
-	local dir=$1 port=$2 admin_port=$3
-	cat >"$dir/tracksiesd.conf" <<EOF
-[store]
-url = http://127.0.0.1:9
-consumer_key = ck_bench
-consumer_secret = cs_bench
-currency = USD
-[webhook]
-listen = 127.0.0.1:$port
-secret = $SECRET
-[admin]
-listen = 127.0.0.1:$admin_port
-token = bench-admin-token-0123456789
-[database]
-path = $dir/tracksies.db
-[log]
-level = warn
-EOF
-	chmod 600 "$dir/tracksiesd.conf"
+	intake_config "$1/tracksiesd.conf" "$1/tracksies.db" "$2" "$3" warn
 }
 
 # start_daemon DIR: sets daemon_pid and daemon_port. Order sync is paused
@@ -145,7 +129,7 @@ start_daemon() {
 		daemon_pid=$!
 		pids+=("$daemon_pid")
 		if wait_listening "$daemon_pid" "$daemon_port" &&
-		    curl -sf -X PUT -H 'Authorization: Bearer bench-admin-token-0123456789' \
+		    curl -sf -X PUT -H "Authorization: Bearer $INTAKE_TOKEN" \
 		    -H 'Content-Type: application/json' \
 		    -d '{"features":{"woo.order_sync":false}}' \
 		    "http://127.0.0.1:$admin_port/v1/features" >/dev/null; then
