@@ -543,11 +543,7 @@ void
 admin_api_reply_text(struct admin_req *r, unsigned status, char *text,
     size_t len)
 {
-	free(r->resp->body);
-	r->resp->status = status;
-	r->resp->content_type = "application/json";
-	r->resp->body = text;
-	r->resp->body_len = len;
+	http_response_json_text(r->resp, status, text, len);
 }
 
 void

@@ -108,20 +108,27 @@ send_response(struct MHD_Connection *conn, struct http_response *r)
 }
 
 void
+http_response_json_text(struct http_response *resp, unsigned status,
+    char *text, size_t len)
+{
+	free(resp->body);
+	resp->status = status;
+	resp->content_type = "application/json";
+	resp->body = text;
+	resp->body_len = len;
+}
+
+void
 http_response_json(struct http_response *resp, unsigned status, json_t *doc)
 {
 	char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
 
-	free(resp->body);
-	resp->status = status;
-	resp->content_type = "application/json";
 	if (text == NULL) {
 		/* Out of memory: still answer, with an empty object. */
-		resp->status = doc != NULL ? 500 : status;
+		status = doc != NULL ? 500 : status;
 		text = strdup("{}");
 	}
-	resp->body = text;
-	resp->body_len = text != NULL ? strlen(text) : 0;
+	http_response_json_text(resp, status, text, text != NULL ? strlen(text) : 0);
 	json_decref(doc);
 }
 

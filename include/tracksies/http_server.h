@@ -116,6 +116,10 @@ int http_request_has_header_prefix(const struct http_request *req,
 void http_response_json(struct http_response *resp, unsigned status,
     json_t *doc);
 
+/* Answer status with JSON already written: text (malloc'd) is stolen. */
+void http_response_json_text(struct http_response *resp, unsigned status,
+    char *text, size_t len);
+
 /* Answer status with {"error":{"code":code,"message":message}}. */
 void http_response_error(struct http_response *resp, unsigned status,
     const char *code, const char *message);
