@@ -285,8 +285,10 @@ send_mail(const struct alert_smtp *smtp, const char *message, size_t len,
 	curl_slist_free_all(rcpt);
 	if (cc == CURLE_OK)
 		return TS_OK;
-	(void)snprintf(error, size, "%s%s%s", curl_easy_strerror(cc),
-	    errbuf[0] ? ": " : "", errbuf);
+	/* A cut-off message is still the message: the length is not checked. */
+	if (snprintf(error, size, "%s%s%s", curl_easy_strerror(cc),
+	    errbuf[0] ? ": " : "", errbuf) < 0)
+		error[0] = '\0';
 	return TS_ERR_TRANSIENT;
 }
 
