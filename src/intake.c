@@ -24,7 +24,8 @@
 static void
 answer_status(struct http_response *resp, const char *status, int64_t event_id)
 {
-	char *text = malloc(96);
+	enum { SIZE = 96 };	/* the longest status and id fit twice over */
+	char *text = malloc(SIZE);
 	int n;
 
 	if (text == NULL) {
@@ -32,10 +33,10 @@ answer_status(struct http_response *resp, const char *status, int64_t event_id)
 		return;
 	}
 	if (event_id > 0)
-		n = snprintf(text, 96, "{\"status\":\"%s\",\"event_id\":%" PRId64 "}",
+		n = snprintf(text, SIZE, "{\"status\":\"%s\",\"event_id\":%" PRId64 "}",
 		    status, event_id);
 	else
-		n = snprintf(text, 96, "{\"status\":\"%s\"}", status);
+		n = snprintf(text, SIZE, "{\"status\":\"%s\"}", status);
 	http_response_json_text(resp, 200, text, (size_t)n);
 }
 

@@ -1404,11 +1404,7 @@ worker_main(void *arg)
 		 * is backed off: the checkpoint above is what makes the
 		 * intake's commits survive a power cut (queue.c).
 		 */
-		if (w->store_ready_at > now)
-			idle(w, w->store_ready_at - now > 1 ? 1000 :
-			    (w->store_ready_at - now) * 1000);
-		else
-			idle(w, w->n_jobs == 0 ? 1000 : LINGER_MS);
+		idle(w, w->n_jobs == 0 || w->store_ready_at > now ? 1000 : LINGER_MS);
 	}
 	/*
 	 * Stopping: let the requests already sent finish (their results are
