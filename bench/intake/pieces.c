@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "tracksies/hmac.h"
+#include "tracksies/json_scan.h"
 #include "tracksies/webhook.h"
 
 #define N 100000
@@ -57,6 +58,15 @@ main(int argc, char **argv)
 	for (int i = 0; i < N; i++)
 		(void)hmac_sha256_b64(secret, strlen(secret), body, n, out);
 	printf("hmac_sha256_b64 over %zu bytes: %.2f us\n", n, (now_us() - t) / N);
+	t = now_us();
+	for (int i = 0; i < N; i++) {
+		struct json_scan_field fields[1] = { { .key = "id" } };
+		struct json_scan_error err;
+		int is_object;
+
+		(void)json_scan(body, n, fields, 1, &is_object, &err);
+	}
+	printf("json_scan over %zu bytes: %.2f us\n", n, (now_us() - t) / N);
 	t = now_us();
 	for (int i = 0; i < N; i++)
 		(void)webhook_classify(secret, &wr, &res);

@@ -710,11 +710,19 @@ sync_e2e_suite(void)
 	tcase_add_test(tc, older_order_synced_late_does_not_overwrite_profile);
 	suite_add_tcase(s, tc);
 
-	/* A case of its own: ctest runs each case as a test (CMakeLists.txt). */
-	tc = tcase_create("store_faults");
+	/*
+	 * Cases of their own: ctest runs each case as a test (CMakeLists.txt),
+	 * and the 30 s outage is the suite's longest wait.
+	 */
+	tc = tcase_create("store_down");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, store_down_during_a_burst_loses_nothing);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("store_refusals");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, rate_limit_retry_after_is_honoured);
 	tcase_add_test(tc, auth_failure_pauses_the_worker_until_the_keys_work);
 	tcase_add_test(tc, the_echo_settles_after_one_round);
