@@ -208,7 +208,7 @@ intake_handle(void *ctx, const struct http_request *req,
 	wr.has_wc_headers = http_request_has_header_prefix(req, "X-WC-");
 	wr.body = req->body;
 	wr.body_len = req->body_len;
-	if (webhook_classify(in->secret, &wr, &res) != TS_OK) {
+	if (webhook_classify(in->key, &wr, &res) != TS_OK) {
 		http_response_error(resp, 503, "out_of_memory", "try again");
 		return;
 	}

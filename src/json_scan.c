@@ -11,6 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define MAX_DEPTH 512
 
 struct scanner {
@@ -61,26 +65,53 @@ static int value(struct scanner *s);
 
 /*
  * The end of the run of plain string bytes (printable ASCII other than '"'
- * and '\\') from pos: eight bytes at a time while all eight are plain.
- * Most of an order payload is such runs; string() checks the byte after.
+ * and '\\') from pos: the first byte that is not plain, or where fewer than
+ * eight bytes are left. Sixteen bytes at a time with SSE2, then eight in a
+ * word; most of an order payload is such runs, and string() looks at the
+ * byte where this stops.
  */
 static size_t
 plain_run(const char *buf, size_t pos, size_t len)
 {
 	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
 
+#ifdef __SSE2__
+	const __m128i quote16 = _mm_set1_epi8('"'), bslash16 = _mm_set1_epi8('\\');
+	const __m128i space16 = _mm_set1_epi8(0x20);
+
+	while (len - pos >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(buf + pos));
+		/* Signed: bytes from 0x80 are negative, below 0x20 too. */
+		__m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote16),
+		    _mm_cmpeq_epi8(v, bslash16)), _mm_cmplt_epi8(v, space16));
+		unsigned mask = (unsigned)_mm_movemask_epi8(stop);
+
+		if (mask != 0)
+			return pos + (size_t)__builtin_ctz(mask);
+		pos += 16;
+	}
+#endif
 	while (len - pos >= 8) {
-		uint64_t w, quote, bslash, ctrl;
+		uint64_t w, quote, bslash, ctrl, stop;
 
 		memcpy(&w, buf + pos, sizeof(w));
 		quote = w ^ (ones * '"');
 		bslash = w ^ (ones * '\\');
-		/* Each term has a byte's high bit set when that byte may not be plain. */
+		/*
+		 * Each term has a byte's high bit set when that byte may not be
+		 * plain; the lowest such bit is exact (a borrow only carries up).
+		 */
 		quote = (quote - ones) & ~quote;
 		bslash = (bslash - ones) & ~bslash;
 		ctrl = (w - ones * 0x20) & ~w;
-		if (((quote | bslash | ctrl | w) & highs) != 0)
-			break;
+		stop = (quote | bslash | ctrl | w) & highs;
+		if (stop != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return pos + (size_t)__builtin_ctzll(stop) / 8;
+#else
+			break;		/* string() steps over the plain bytes */
+#endif
+		}
 		pos += 8;
 	}
 	return pos;
@@ -154,7 +185,7 @@ string(struct scanner *s, const char **start, size_t *slen)
 	for (;;) {
 		int c;
 
-		/* Whole words of plain bytes, then the rest of the run. */
+		/* Blocks of plain bytes, then the rest of the run. */
 		s->pos = plain_run(s->buf, s->pos, s->len);
 		while ((c = peek(s)) >= 0x20 && c < 0x80 && c != '"' && c != '\\')
 			s->pos++;
@@ -271,7 +302,7 @@ object(struct scanner *s, struct json_scan_field *fields, size_t n)
 		if (string(s, &key, &klen) != 0)
 			return -1;
 		for (size_t i = 0; fields != NULL && i < n; i++)
-			if (strlen(fields[i].key) == klen &&
+			if (fields[i].key_len == klen &&
 			    memcmp(fields[i].key, key, klen) == 0)
 				hit = &fields[i];
 		skip_ws(s);
@@ -379,6 +410,7 @@ json_scan(const char *buf, size_t len, struct json_scan_field *fields,
 		fields[i].len = 0;
 		fields[i].is_string = 0;
 		fields[i].count = 0;
+		fields[i].key_len = strlen(fields[i].key);
 	}
 	if (is_object != NULL)
 		*is_object = 0;

@@ -17,6 +17,7 @@
 
 #include "tracksies/admin_api.h"
 #include "tracksies/config.h"
+#include "tracksies/hmac.h"
 #include "tracksies/db.h"
 #include "tracksies/http_server.h"
 #include "tracksies/import_cli.h"
@@ -291,6 +292,7 @@ run(const char *config_path, struct config *cfg)
 	struct admin_api *admin = NULL;
 	struct admin_api_options aopt = { 0 };
 	struct intake intake = { 0 };
+	struct hmac_key *webhook_key = NULL;
 	struct http_server_options wopt = { 0 };
 	struct db *mdb = NULL;
 	struct timespec period;
@@ -330,7 +332,12 @@ run(const char *config_path, struct config *cfg)
 		goto out;
 	}
 	intake.path = cfg->webhook_path;
-	intake.secret = cfg->webhook_secret;
+	if ((webhook_key = hmac_key_new(cfg->webhook_secret,
+	    strlen(cfg->webhook_secret))) == NULL) {
+		log_error("webhook: out of memory");
+		goto out;
+	}
+	intake.key = webhook_key;
 	intake.queue = queue;
 	wopt.name = "webhook";
 	wopt.listen = cfg->webhook_listen;
@@ -398,6 +405,7 @@ out:
 	http_server_stop(webhook, DRAIN_MS);
 	reconcile_stop(reconciler);
 	queue_close(queue);
+	hmac_key_free(webhook_key);
 	worker_stop(worker);
 	db_close(mdb);
 	if (status == 0)

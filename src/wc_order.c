@@ -70,18 +70,36 @@ days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
+/* Two ASCII digits, already checked. */
+static int
+digits2(const char *p)
+{
+	return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
 enum ts_rc
 wc_order_parse_time(const char *text, int64_t *out)
 {
-	int y, mo, d, h, mi, s, n = 0;
+	/* YYYY-MM-DDTHH:MM:SS: digits everywhere but these five places. */
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	int y, mo, d, h, mi, s;
 
 	*out = 0;
-	if (text == NULL || sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d,
-	    &h, &mi, &s, &n) != 6 || n != 19)
+	if (text == NULL)
 		return TS_ERR_INVALID;
+	for (size_t i = 0; i < sizeof(shape) - 1; i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)text[i]) :
+		    text[i] != shape[i])
+			return TS_ERR_INVALID;	/* a short text stops at its NUL */
+	y = digits2(text) * 100 + digits2(text + 2);
+	mo = digits2(text + 5);
+	d = digits2(text + 8);
+	h = digits2(text + 11);
+	mi = digits2(text + 14);
+	s = digits2(text + 17);
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
 		return TS_ERR_INVALID;
-	text += n;
+	text += sizeof(shape) - 1;
 	if (*text == '.')
 		for (text++; isdigit((unsigned char)*text); text++)
 			;

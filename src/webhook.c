@@ -172,7 +172,7 @@ read_order_id(const struct webhook_request *req, struct webhook_result *out)
 }
 
 enum ts_rc
-webhook_classify(const char *secret, const struct webhook_request *req,
+webhook_classify(const struct hmac_key *key, const struct webhook_request *req,
     struct webhook_result *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -185,7 +185,7 @@ webhook_classify(const char *secret, const struct webhook_request *req,
 		out->verdict = WEBHOOK_UNSIGNED;
 		return TS_OK;
 	}
-	if (!hmac_verify(secret, req->body, req->body_len, req->signature)) {
+	if (!hmac_key_verify(key, req->body, req->body_len, req->signature)) {
 		out->verdict = WEBHOOK_BAD_SIGNATURE;
 		return TS_OK;
 	}

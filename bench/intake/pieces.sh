@@ -6,10 +6,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
-if [ ! -f build-bench/libtracksies_core.a ]; then
+# Configured once, rebuilt every time: the figures are the current code's.
+[ -f build-bench/CMakeCache.txt ] ||
 	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-	cmake --build build-bench -j2 --target tracksies_core >/dev/null
-fi
+cmake --build build-bench -j2 --target tracksies_core >/dev/null
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # shellcheck disable=SC2046

@@ -15,6 +15,21 @@
 #define HMAC_B64_SIZE 45
 
 /*
+ * A secret set up once for many signatures (the webhook secret, for every
+ * delivery): NULL when out of memory. Used read-only by any number of
+ * threads at once; hmac_key_free (NULL is a no-op) clears and frees it.
+ */
+struct hmac_key;
+struct hmac_key *hmac_key_new(const void *secret, size_t len);
+void hmac_key_free(struct hmac_key *k);
+
+/* hmac_sha256_b64 and hmac_verify with a key set up once. */
+enum ts_rc hmac_key_sign_b64(const struct hmac_key *k, const void *msg,
+    size_t msg_len, char out[HMAC_B64_SIZE]);
+bool hmac_key_verify(const struct hmac_key *k, const void *body,
+    size_t body_len, const char *signature);
+
+/*
  * Write base64(HMAC-SHA256(msg, key)) and a NUL into out. TS_OK, or
  * TS_ERR_NOMEM when OpenSSL fails. Any thread.
  */

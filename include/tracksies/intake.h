@@ -33,7 +33,7 @@ struct intake_counters {
 
 struct intake {
 	const char *path;		/* borrowed from the config */
-	const char *secret;		/* borrowed from the config */
+	const struct hmac_key *key;	/* the webhook secret; borrowed */
 	struct queue *queue;		/* borrowed */
 	struct intake_counters counters;
 };

@@ -19,6 +19,7 @@ struct json_scan_field {
 	size_t len;		/* of the value; for a string, inside the quotes */
 	int is_string;
 	int count;		/* for an array: its number of elements */
+	size_t key_len;		/* set by json_scan: strlen(key) */
 };
 
 struct json_scan_error {

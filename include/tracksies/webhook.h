@@ -48,10 +48,12 @@ struct webhook_result {
 };
 
 /*
- * Classify req. secret is the shared webhook secret. Returns TS_OK with
- * *out filled, or TS_ERR_NOMEM. Any thread.
+ * Classify req. key is the shared webhook secret, set up once
+ * (hmac_key_new). Returns TS_OK with *out filled, or TS_ERR_NOMEM. Any
+ * thread.
  */
-enum ts_rc webhook_classify(const char *secret,
+struct hmac_key;
+enum ts_rc webhook_classify(const struct hmac_key *key,
     const struct webhook_request *req, struct webhook_result *out);
 
 /* True for the topics that trigger a sync (PRODUCT.md section 2). */

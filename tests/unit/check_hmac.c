@@ -33,6 +33,46 @@ START_TEST(empty_body_and_empty_key_are_signable)
 }
 END_TEST
 
+START_TEST(key_longer_than_a_block_is_hashed_first)
+{
+	unsigned char key[131];
+	const char *msg = "Test Using Larger Than Block-Size Key - Hash Key First";
+	char out[HMAC_B64_SIZE];
+
+	memset(key, 0xaa, sizeof(key));
+	ck_assert_int_eq(hmac_sha256_b64(key, sizeof(key), msg, strlen(msg), out),
+	    TS_OK);
+	/* RFC 4231 test case 6, 60e43159...e37f54, in base64. */
+	ck_assert_str_eq(out, "YOQxWR7gtn8Niiaqy/W3f44LxiE3KMUUBUYEDw7jf1Q=");
+}
+END_TEST
+
+/* The daemon sets its secret up once and signs every delivery with it. */
+START_TEST(a_key_set_up_once_signs_every_message_alike)
+{
+	const char *secret = "s3cret", *bodies[] = { "{\"id\":19}", "", "{}" };
+	struct hmac_key *k = hmac_key_new(secret, strlen(secret));
+	char once[HMAC_B64_SIZE], fresh[HMAC_B64_SIZE];
+
+	ck_assert_ptr_nonnull(k);
+	for (int round = 0; round < 2; round++)
+		for (size_t i = 0; i < 3; i++) {
+			size_t n = strlen(bodies[i]);
+
+			ck_assert_int_eq(hmac_key_sign_b64(k, bodies[i], n, once), TS_OK);
+			ck_assert_int_eq(hmac_sha256_b64(secret, strlen(secret),
+			    bodies[i], n, fresh), TS_OK);
+			ck_assert_str_eq(once, fresh);
+			ck_assert(hmac_key_verify(k, bodies[i], n, fresh));
+			ck_assert(!hmac_key_verify(k, "x", 1, fresh));
+		}
+	ck_assert(!hmac_key_verify(k, "{}", 2, NULL));
+	ck_assert(!hmac_key_verify(NULL, "{}", 2, once));
+	hmac_key_free(k);
+	hmac_key_free(NULL);
+}
+END_TEST
+
 START_TEST(wrong_missing_or_truncated_signature_is_refused)
 {
 	const char *body = "{\"id\":19}";
@@ -111,6 +151,8 @@ hmac_suite(void)
 
 	tcase_add_test(tc, rfc4231_vector_matches);
 	tcase_add_test(tc, empty_body_and_empty_key_are_signable);
+	tcase_add_test(tc, key_longer_than_a_block_is_hashed_first);
+	tcase_add_test(tc, a_key_set_up_once_signs_every_message_alike);
 	tcase_add_test(tc, wrong_missing_or_truncated_signature_is_refused);
 	tcase_add_test(tc, every_real_captured_delivery_verifies);
 	tcase_add_test(tc, string_compare_is_exact);

@@ -7,6 +7,8 @@
 #include <jansson.h>
 
 #include "th.h"
+#include "tracksies/hmac.h"
+#include "tracksies/wc_order.h"
 #include "tracksies/webhook.h"
 
 /* A request built from a captured delivery: its headers and raw body. */
@@ -57,9 +59,12 @@ unload(struct captured *c)
 static struct webhook_result
 classify(const struct webhook_request *req)
 {
+	struct hmac_key *key = hmac_key_new(TH_SECRET, strlen(TH_SECRET));
 	struct webhook_result res;
 
-	ck_assert_int_eq(webhook_classify(TH_SECRET, req, &res), TS_OK);
+	ck_assert_ptr_nonnull(key);
+	ck_assert_int_eq(webhook_classify(key, req, &res), TS_OK);
+	hmac_key_free(key);
 	return res;
 }
 
@@ -227,6 +232,34 @@ START_TEST(syncing_topics_are_the_documented_five)
 }
 END_TEST
 
+/* date_modified_gmt and the other times, as WooCommerce writes them. */
+START_TEST(order_times_parse_only_in_woocommerce_form)
+{
+	static const char *bad[] = { "", "2026-11-23", "2026-11-23T04:46",
+	    "2026-1-23T04:46:06", "2026-11-23 04:46:06", " 2026-11-23T04:46:06",
+	    "2026-13-23T04:46:06", "2026-11-23T24:00:00", "2026-11-23T04:46:06x",
+	    "2026-11-23T04:46:06+01:00", "+026-11-23T04:46:06" };
+	int64_t t = -1;
+
+	ck_assert_int_eq(wc_order_parse_time("2026-11-23T04:46:06", &t), TS_OK);
+	ck_assert_int_eq(t, 1795409166);
+	ck_assert_int_eq(wc_order_parse_time("2026-11-23T04:46:06Z", &t), TS_OK);
+	ck_assert_int_eq(t, 1795409166);
+	ck_assert_int_eq(wc_order_parse_time("2026-11-23T04:46:06.250+00:00", &t),
+	    TS_OK);
+	ck_assert_int_eq(t, 1795409166);
+	ck_assert_int_eq(wc_order_parse_time("2000-02-29T23:59:60", &t), TS_OK);
+	ck_assert_int_eq(t, 951868800);		/* a leap second rolls over */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		t = -1;
+		ck_assert_msg(wc_order_parse_time(bad[i], &t) == TS_ERR_INVALID,
+		    "accepted '%s'", bad[i]);
+		ck_assert_int_eq(t, 0);
+	}
+	ck_assert_int_eq(wc_order_parse_time(NULL, &t), TS_ERR_INVALID);
+}
+END_TEST
+
 static Suite *
 webhook_suite(void)
 {
@@ -245,6 +278,7 @@ webhook_suite(void)
 	tcase_add_test(tc, signed_broken_json_is_malformed_with_a_reason);
 	tcase_add_test(tc, signed_payload_without_an_order_id_is_malformed);
 	tcase_add_test(tc, syncing_topics_are_the_documented_five);
+	tcase_add_test(tc, order_times_parse_only_in_woocommerce_form);
 	suite_add_tcase(s, tc);
 	return s;
 }
