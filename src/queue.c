@@ -169,8 +169,7 @@ insert_one(struct queue *q, const struct queue_event *ev, int64_t now,
 		(void)sqlite3_bind_null(s, 14);
 	rc = db_rc(sqlite3_step(s));
 	*id = sqlite3_last_insert_rowid(db_handle(q->db));
-	(void)sqlite3_reset(s);
-	(void)sqlite3_clear_bindings(s);
+	(void)sqlite3_reset(s);	/* every parameter is bound again next time */
 	return rc;
 }
 

@@ -104,6 +104,7 @@ struct worker {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool woken;			/* guarded by lock */
+	bool waits_for_events;		/* guarded by lock: see idle() */
 	atomic_bool stop;
 
 	/* worker thread only */
@@ -216,13 +217,21 @@ worker_notify(void *arg)
 
 	(void)pthread_mutex_lock(&w->lock);
 	w->woken = true;
-	(void)pthread_cond_signal(&w->wake);
+	if (w->waits_for_events)
+		(void)pthread_cond_signal(&w->wake);
 	(void)pthread_mutex_unlock(&w->lock);
 }
 
-/* Sleep until notified, stopped, or timeout_ms passed. */
+/*
+ * Sleep until stopped or timeout_ms passed, or, when for_events, until
+ * notified. Without for_events (order sync paused, the store backed off)
+ * a new event changes nothing before the timeout, and the queue commits
+ * thousands of times a second under load: waking for each would spend the
+ * intake's CPU on nothing. A notification meanwhile is kept for the next
+ * idle() that waits for events.
+ */
 static void
-idle(struct worker *w, long timeout_ms)
+idle(struct worker *w, long timeout_ms, bool for_events)
 {
 	struct timespec until;
 
@@ -234,10 +243,13 @@ idle(struct worker *w, long timeout_ms)
 		until.tv_nsec -= 1000000000L;
 	}
 	(void)pthread_mutex_lock(&w->lock);
-	while (!w->woken && !atomic_load(&w->stop))
+	w->waits_for_events = for_events;
+	while (!(for_events && w->woken) && !atomic_load(&w->stop))
 		if (pthread_cond_timedwait(&w->wake, &w->lock, &until) != 0)
 			break;
-	w->woken = false;
+	if (for_events)
+		w->woken = false;
+	w->waits_for_events = false;
 	(void)pthread_mutex_unlock(&w->lock);
 }
 
@@ -1193,7 +1205,7 @@ prepare(struct worker *w)
 		for (int64_t until = w->store_ready_at > now_s() ? w->store_ready_at :
 		    now_s() + 5; !atomic_load(&w->stop) && now_s() < until;) {
 			checkpoint_each_second(w, now_s());
-			idle(w, 1000);
+			idle(w, 1000, false);
 		}
 	}
 	if (atomic_load(&w->stop) || atomic_load(&w->gave_up))
@@ -1365,6 +1377,7 @@ worker_main(void *arg)
 	while (!atomic_load(&w->stop) && !atomic_load(&w->gave_up)) {
 		int64_t now = now_s();
 		struct wc_call *done = NULL;
+		bool claims;	/* new events are claimed this round */
 
 		status_update(w, heartbeat, w);
 		if (now != last_housekeeping) {
@@ -1385,8 +1398,8 @@ worker_main(void *arg)
 			release_idle_cache(w, now);
 			last_housekeeping = now;
 		}
-		if (w->import == NULL && !w->sync_off && now >= w->store_ready_at &&
-		    claim(w, now) != TS_OK)
+		claims = w->import == NULL && !w->sync_off && now >= w->store_ready_at;
+		if (claims && claim(w, now) != TS_OK)
 			log_error("worker: cannot read the queue");
 		if (w->import != NULL && import_pages_done(w->import) &&
 		    w->n_jobs == 0 && wc_client_in_flight(w->wc) == 0) {
@@ -1404,7 +1417,8 @@ worker_main(void *arg)
 		 * is backed off: the checkpoint above is what makes the
 		 * intake's commits survive a power cut (queue.c).
 		 */
-		idle(w, w->n_jobs == 0 || w->store_ready_at > now ? 1000 : LINGER_MS);
+		idle(w, w->n_jobs == 0 || w->store_ready_at > now ? 1000 : LINGER_MS,
+		    claims);
 	}
 	/*
 	 * Stopping: let the requests already sent finish (their results are
@@ -1471,7 +1485,9 @@ worker_stop(struct worker *w)
 	if (w == NULL)
 		return;
 	atomic_store(&w->stop, true);
-	worker_notify(w);
+	(void)pthread_mutex_lock(&w->lock);
+	(void)pthread_cond_signal(&w->wake);
+	(void)pthread_mutex_unlock(&w->lock);
 	(void)pthread_join(w->thread, NULL);
 	for (int i = 0; i < MAX_JOBS; i++)
 		if (w->jobs[i].state != JOB_FREE)

@@ -57,7 +57,11 @@ bool worker_finished(struct worker *w);
  */
 const char *worker_import_failed(struct worker *w);
 
-/* Wake the worker: new events were committed. Any thread. */
+/*
+ * New events were committed: wakes the worker when it can claim them now
+ * (not while order sync is paused or the store is backed off; it looks
+ * again within a second). Any thread.
+ */
 void worker_notify(void *worker);
 
 /* Ask the worker to finish what it holds in hand and stop; join; free. */
