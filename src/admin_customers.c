@@ -87,6 +87,20 @@ struct admin_filter {
 static const char *const count_names[5] = { "all", "active", "vip",
 	"caution", "do_not_serve" };
 
+/*
+ * The search index's rowid is id * 4 + the status's code, the status's
+ * place in count_names less one (0010_search_status.sql has the same CASE):
+ * rowid >> 2 is the customer, rowid & 3 the status.
+ */
+static int
+status_code(const char *status)
+{
+	for (int i = 1; i < 5; i++)
+		if (strcmp(status, count_names[i]) == 0)
+			return i - 1;
+	return -1;
+}
+
 void
 admin_customers_filter_free(struct admin_filter *f)
 {
@@ -344,7 +358,7 @@ add_where(char *sql, size_t size, const struct admin_filter *f,
 	if (f->ids_json != NULL)
 		add(sql, size, " AND c.id IN (SELECT value FROM json_each(:ids))");
 	if (f->match != NULL)
-		add(sql, size, " AND c.id IN (SELECT rowid FROM customers_fts"
+		add(sql, size, " AND c.id IN (SELECT rowid >> 2 FROM customers_fts"
 		    " WHERE customers_fts MATCH :match)");
 	if (f->like != NULL)
 		add(sql, size, " AND (c.email LIKE :like ESCAPE '\\'"
@@ -442,15 +456,17 @@ admin_customers_count(struct admin_req *r, const struct admin_filter *f,
 		return TS_OK;
 	}
 	if (f->match != NULL && f->ids_json == NULL && f->like == NULL &&
-	    f->tag == NULL && f->status[0] == '\0')
-		/* Every index row is a customer: no need to read the rows. */
+	    f->tag == NULL)
+		/* Every index row is a customer, its status in the rowid. */
 		(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM customers_fts"
-		    " WHERE customers_fts MATCH :match");
+		    " WHERE customers_fts MATCH :match%s", f->status[0] != '\0' ?
+		    " AND rowid & 3 = :code" : "");
 	else
 		add_where(sql, sizeof(sql), f, false);
 	if ((rc = db_stmt(r->db, sql, &st)) != TS_OK)
 		return rc;
 	bind_filter(st, f);
+	bind_int(st, ":code", status_code(f->status));
 	if ((src = sqlite3_step(st)) == SQLITE_ROW)
 		*total = sqlite3_column_int64(st, 0);
 	else
@@ -788,13 +804,164 @@ page_offer_final(sqlite3_context *ctx)
 	sqlite3_result_null(ctx);
 }
 
+/*
+ * A search's matches, from one pass over the search index alone
+ * (match_collect): each customer id as a bit, and how many matches each
+ * status has (the status is in the index's rowid). page_member tests a bit.
+ */
+#define MATCH_SET_PTR "tracksies.match_set"
+
+struct match_set {
+	uint8_t *bits;
+	size_t bytes;			/* bits covers ids below bytes * 8 */
+	int64_t n[4];			/* matches by status code */
+};
+
+static void
+match_collect_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct match_set *m = sqlite3_value_pointer(argv[0], MATCH_SET_PTR);
+	int64_t rowid = argc == 2 ? sqlite3_value_int64(argv[1]) : -1;
+	int64_t id = rowid >> 2;
+
+	if (m == NULL || rowid < 0) {
+		sqlite3_result_error(ctx, "match_collect: bad arguments", -1);
+		return;
+	}
+	if ((size_t)(id / 8) >= m->bytes) {
+		/* Rowids come in order: grow by half again, past this id. */
+		size_t bytes = (size_t)(id / 8) + 1 + m->bytes / 2 + 4096;
+		uint8_t *grown = realloc(m->bits, bytes);
+
+		if (grown == NULL) {
+			sqlite3_result_error_nomem(ctx);
+			return;
+		}
+		memset(grown + m->bytes, 0, bytes - m->bytes);
+		m->bits = grown;
+		m->bytes = bytes;
+	}
+	m->bits[id / 8] |= (uint8_t)(1u << (id % 8));
+	m->n[rowid & 3]++;
+}
+
+static void
+match_collect_final(sqlite3_context *ctx)
+{
+	sqlite3_result_null(ctx);
+}
+
+static void
+page_member(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const struct match_set *m = sqlite3_value_pointer(argv[0], MATCH_SET_PTR);
+	int64_t id = argc == 2 ? sqlite3_value_int64(argv[1]) : -1;
+
+	if (m == NULL || id < 0) {
+		sqlite3_result_error(ctx, "page_member: bad arguments", -1);
+		return;
+	}
+	sqlite3_result_int(ctx, (size_t)(id / 8) < m->bytes &&
+	    (m->bits[id / 8] >> (id % 8) & 1) != 0);
+}
+
 enum ts_rc
 admin_customers_db_init(struct db *db)
 {
+	sqlite3 *h = db_handle(db);
 	/* Direct only: never callable from a view, trigger or schema. */
-	return db_rc(sqlite3_create_function_v2(db_handle(db), "page_offer", -1,
-	    SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL, NULL, page_offer_step,
-	    page_offer_final, NULL));
+	const int flags = SQLITE_UTF8 | SQLITE_DIRECTONLY;
+	int src;
+
+	if ((src = sqlite3_create_function_v2(h, "page_offer", -1, flags, NULL,
+	    NULL, page_offer_step, page_offer_final, NULL)) == SQLITE_OK &&
+	    (src = sqlite3_create_function_v2(h, "match_collect", 2, flags, NULL,
+	    NULL, match_collect_step, match_collect_final, NULL)) == SQLITE_OK)
+		src = sqlite3_create_function_v2(h, "page_member", 2, flags, NULL,
+		    page_member, NULL, NULL, NULL);
+	return db_rc(src);
+}
+
+/*
+ * A search alone (no ids, tag or short text) on a tab, walking the sort
+ * key's index. The matches are collected from the search index first (ids
+ * and their statuses, no row read); then the sort index is walked in page
+ * order, status and id read from the index itself, each entry tested
+ * against the matches, until offset + limit are found: about
+ * (offset + limit) * customers / matches entries. Looking each match up
+ * instead (page_ids' heap) costs some 20 index steps a match, and is left
+ * to it when cheaper: a rare search, or a deep page. *walked is false
+ * then, and nothing else is set.
+ */
+static enum ts_rc
+search_walk(struct admin_req *r, const struct admin_filter *f, int64_t offset,
+    int64_t limit, char **ids_json, int64_t *total, bool *walked)
+{
+	struct match_set m = { 0 };
+	sqlite3_stmt *st = NULL;
+	char sql[1024];
+	int code = f->status[0] != '\0' ? status_code(f->status) : -1;
+	int64_t all = f->counts[0], matches, in_tab;
+	size_t used = 0, cap = 0;
+	enum ts_rc rc;
+	int src;
+
+	*walked = false;
+	if ((rc = db_stmt(r->db, "SELECT match_collect(:set, rowid) FROM"
+	    " customers_fts WHERE customers_fts MATCH :match", &st)) != TS_OK)
+		return rc;
+	bind_text(st, ":match", f->match);
+	(void)sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":set"),
+	    &m, MATCH_SET_PTR, NULL);
+	src = sqlite3_step(st);
+	db_stmt_done(r->db, st);
+	st = NULL;
+	if (src != SQLITE_ROW) {
+		rc = db_rc(src);
+		goto out;
+	}
+	matches = m.n[0] + m.n[1] + m.n[2] + m.n[3];
+	in_tab = code >= 0 ? m.n[code] : matches;
+	if (offset < in_tab && (offset + limit) * (all / in_tab) > 20 * matches)
+		goto out;		/* the heap is cheaper */
+	*walked = true;
+	*total = in_tab;
+	if (offset >= in_tab)
+		goto out;		/* past the end: no page */
+	(void)snprintf(sql, sizeof(sql), "SELECT c.id FROM customers AS c"
+	    " INDEXED BY %s WHERE page_member(:set, c.id)%s ORDER BY %s"
+	    " LIMIT :limit OFFSET :offset", f->sort->index,
+	    code >= 0 ? " AND c.status = :status" : "",
+	    f->desc ? f->sort->desc : f->sort->asc);
+	if ((rc = db_stmt(r->db, sql, &st)) != TS_OK)
+		goto out;
+	(void)sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":set"),
+	    &m, MATCH_SET_PTR, NULL);
+	if (code >= 0)
+		bind_text(st, ":status", f->status);
+	bind_int(st, ":limit", limit);
+	bind_int(st, ":offset", offset);
+	cap = (size_t)(limit < in_tab - offset ? limit : in_tab - offset) * 21 + 3;
+	if ((*ids_json = malloc(cap)) == NULL) {
+		rc = TS_ERR_NOMEM;
+		goto out;
+	}
+	(*ids_json)[used++] = '[';
+	while ((src = sqlite3_step(st)) == SQLITE_ROW && used + 23 <= cap)
+		used += (size_t)snprintf(*ids_json + used, cap - used, "%s%" PRId64,
+		    used > 1 ? "," : "", (int64_t)sqlite3_column_int64(st, 0));
+	if (src != SQLITE_DONE && src != SQLITE_ROW)
+		rc = db_rc(src);
+	(*ids_json)[used++] = ']';
+	(*ids_json)[used] = '\0';
+out:
+	db_stmt_done(r->db, st);
+	if (rc != TS_OK) {
+		free(*ids_json);
+		*ids_json = NULL;
+	}
+	free(m.bits);
+	return rc;
 }
 
 /*
@@ -814,6 +981,14 @@ page_ids(struct admin_req *r, const struct admin_filter *f, int64_t offset,
 
 	*ids_json = NULL;
 	*total = 0;
+	if (f->match != NULL && f->ids_json == NULL && f->like == NULL &&
+	    f->tag == NULL) {
+		bool walked;
+
+		if ((rc = search_walk(r, f, offset, limit, ids_json, total,
+		    &walked)) != TS_OK || walked)
+			return rc;
+	}
 	h.max = offset + limit > 0 ? (size_t)(offset + limit) : 0;
 	add(sql, sizeof(sql), f->sort->key_cols);
 	add(sql, sizeof(sql), ")");
@@ -827,7 +1002,7 @@ page_ids(struct admin_req *r, const struct admin_filter *f, int64_t offset,
 
 		rest.match = NULL;
 		add(sql, sizeof(sql), " FROM customers_fts AS s CROSS JOIN"
-		    " customers AS c ON c.id = s.rowid");
+		    " customers AS c ON c.id = s.rowid >> 2");
 		add_where(sql, sizeof(sql), &rest, false);
 		add(sql, sizeof(sql), " AND s.customers_fts MATCH :match");
 	} else {
