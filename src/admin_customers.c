@@ -891,11 +891,13 @@ admin_customers_db_init(struct db *db)
  * (offset + limit) * customers / matches entries. Looking each match up
  * instead (page_ids' heap) costs some 20 index steps a match, and is left
  * to it when cheaper: a rare search, or a deep page. *walked is false
- * then, and nothing else is set.
+ * then, and *matched holds every match's id as a JSON array for the heap,
+ * so that the search is not run twice.
  */
 static enum ts_rc
 search_walk(struct admin_req *r, const struct admin_filter *f, int64_t offset,
-    int64_t limit, char **ids_json, int64_t *total, bool *walked)
+    int64_t limit, char **ids_json, int64_t *total, bool *walked,
+    char **matched)
 {
 	struct match_set m = { 0 };
 	sqlite3_stmt *st = NULL;
@@ -907,6 +909,7 @@ search_walk(struct admin_req *r, const struct admin_filter *f, int64_t offset,
 	int src;
 
 	*walked = false;
+	*matched = NULL;
 	if ((rc = db_stmt(r->db, "SELECT match_collect(:set, rowid) FROM"
 	    " customers_fts WHERE customers_fts MATCH :match", &st)) != TS_OK)
 		return rc;
@@ -922,8 +925,22 @@ search_walk(struct admin_req *r, const struct admin_filter *f, int64_t offset,
 	}
 	matches = m.n[0] + m.n[1] + m.n[2] + m.n[3];
 	in_tab = code >= 0 ? m.n[code] : matches;
-	if (offset < in_tab && (offset + limit) * (all / in_tab) > 20 * matches)
-		goto out;		/* the heap is cheaper */
+	if (offset < in_tab && (offset + limit) * (all / in_tab) > 20 * matches) {
+		/* The heap is cheaper: it gets the matches' ids. */
+		if ((*matched = malloc((size_t)matches * 21 + 3)) == NULL) {
+			rc = TS_ERR_NOMEM;
+			goto out;
+		}
+		(*matched)[used++] = '[';
+		for (size_t byte = 0; byte < m.bytes; byte++)
+			for (int bit = 0; m.bits[byte] >> bit != 0; bit++)
+				if (m.bits[byte] >> bit & 1)
+					used += (size_t)sprintf(*matched + used, "%s%zu",
+					    used > 1 ? "," : "", byte * 8 + (size_t)bit);
+		(*matched)[used++] = ']';
+		(*matched)[used] = '\0';
+		goto out;
+	}
 	*walked = true;
 	*total = in_tab;
 	if (offset >= in_tab)
@@ -959,6 +976,8 @@ out:
 	if (rc != TS_OK) {
 		free(*ids_json);
 		*ids_json = NULL;
+		free(*matched);
+		*matched = NULL;
 	}
 	free(m.bits);
 	return rc;
@@ -983,11 +1002,17 @@ page_ids(struct admin_req *r, const struct admin_filter *f, int64_t offset,
 	*total = 0;
 	if (f->match != NULL && f->ids_json == NULL && f->like == NULL &&
 	    f->tag == NULL) {
+		struct admin_filter by_ids = *f;
 		bool walked;
 
 		if ((rc = search_walk(r, f, offset, limit, ids_json, total,
-		    &walked)) != TS_OK || walked)
+		    &walked, &by_ids.ids_json)) != TS_OK || walked)
 			return rc;
+		/* The heap over the matches found, not a second search. */
+		by_ids.match = NULL;
+		rc = page_ids(r, &by_ids, offset, limit, ids_json, total);
+		free(by_ids.ids_json);
+		return rc;
 	}
 	h.max = offset + limit > 0 ? (size_t)(offset + limit) : 0;
 	add(sql, sizeof(sql), f->sort->key_cols);
