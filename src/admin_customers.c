@@ -811,6 +811,13 @@ page_offer_final(sqlite3_context *ctx)
  */
 #define MATCH_SET_PTR "tracksies.match_set"
 
+/*
+ * Index entries walked for the cost of one match looked up in customers,
+ * measured on a million customers (docs/performance.md): ~1 us a look-up
+ * (a random b-tree leaf), ~0.12 us an entry of the LTV index walked.
+ */
+#define WALK_PER_LOOKUP 8
+
 struct match_set {
 	uint8_t *bits;
 	size_t bytes;			/* bits covers ids below bytes * 8 */
@@ -889,8 +896,9 @@ admin_customers_db_init(struct db *db)
  * order, status and id read from the index itself, each entry tested
  * against the matches, until offset + limit are found: about
  * (offset + limit) * customers / matches entries. Looking each match up
- * instead (page_ids' heap) costs some 20 index steps a match, and is left
- * to it when cheaper: a rare search, or a deep page. *walked is false
+ * instead (page_ids' heap) costs about as much as walking WALK_PER_LOOKUP
+ * index entries a match, and is left to it when cheaper: a rare search, a
+ * small tab, or a deep page. *walked is false
  * then, and *matched holds every match's id as a JSON array for the heap,
  * so that the search is not run twice.
  */
@@ -925,7 +933,8 @@ search_walk(struct admin_req *r, const struct admin_filter *f, int64_t offset,
 	}
 	matches = m.n[0] + m.n[1] + m.n[2] + m.n[3];
 	in_tab = code >= 0 ? m.n[code] : matches;
-	if (offset < in_tab && (offset + limit) * (all / in_tab) > 20 * matches) {
+	if (offset < in_tab &&
+	    (offset + limit) * (all / in_tab) > WALK_PER_LOOKUP * matches) {
 		/* The heap is cheaper: it gets the matches' ids. */
 		if ((*matched = malloc((size_t)matches * 21 + 3)) == NULL) {
 			rc = TS_ERR_NOMEM;
