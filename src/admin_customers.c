@@ -806,8 +806,9 @@ page_offer_final(sqlite3_context *ctx)
 
 /*
  * A search's matches, from one pass over the search index alone
- * (match_collect): each customer id as a bit, and how many matches each
- * status has (the status is in the index's rowid). page_member tests a bit.
+ * (match_collect): the ids of those on the tab as bits, and how many
+ * matches each status has (the status is in the index's rowid).
+ * page_member tests a bit.
  */
 #define MATCH_SET_PTR "tracksies.match_set"
 
@@ -819,6 +820,7 @@ page_offer_final(sqlite3_context *ctx)
 #define WALK_PER_LOOKUP 8
 
 struct match_set {
+	int tab;			/* the status code kept, -1 for every one */
 	uint8_t *bits;
 	size_t bytes;			/* bits covers ids below bytes * 8 */
 	int64_t n[4];			/* matches by status code */
@@ -835,6 +837,9 @@ match_collect_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_error(ctx, "match_collect: bad arguments", -1);
 		return;
 	}
+	m->n[rowid & 3]++;
+	if (m->tab >= 0 && (rowid & 3) != m->tab)
+		return;
 	if ((size_t)(id / 8) >= m->bytes) {
 		/* Rowids come in order: grow by half again, past this id. */
 		size_t bytes = (size_t)(id / 8) + 1 + m->bytes / 2 + 4096;
@@ -849,7 +854,6 @@ match_collect_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		m->bytes = bytes;
 	}
 	m->bits[id / 8] |= (uint8_t)(1u << (id % 8));
-	m->n[rowid & 3]++;
 }
 
 static void
@@ -895,22 +899,23 @@ admin_customers_db_init(struct db *db)
  * and their statuses, no row read); then the sort index is walked in page
  * order, status and id read from the index itself, each entry tested
  * against the matches, until offset + limit are found: about
- * (offset + limit) * customers / matches entries. Looking each match up
- * instead (page_ids' heap) costs about as much as walking WALK_PER_LOOKUP
- * index entries a match, and is left to it when cheaper: a rare search, a
- * small tab, or a deep page. *walked is false
- * then, and *matched holds every match's id as a JSON array for the heap,
- * so that the search is not run twice.
+ * (offset + limit) * customers / (the tab's matches) entries. Looking up
+ * each of the tab's matches instead (page_ids' heap) costs about as much
+ * as walking WALK_PER_LOOKUP index entries each, and is left to it when
+ * cheaper: a rare search, a small tab, or a deep page. *walked is false
+ * then, and *matched holds the ids of the matches on the tab as a JSON
+ * array for the heap: the search is not run twice, and only those are
+ * looked up.
  */
 static enum ts_rc
 search_walk(struct admin_req *r, const struct admin_filter *f, int64_t offset,
     int64_t limit, char **ids_json, int64_t *total, bool *walked,
     char **matched)
 {
-	struct match_set m = { 0 };
+	int code = f->status[0] != '\0' ? status_code(f->status) : -1;
+	struct match_set m = { .tab = code };
 	sqlite3_stmt *st = NULL;
 	char sql[1024];
-	int code = f->status[0] != '\0' ? status_code(f->status) : -1;
 	int64_t all = f->counts[0], matches, in_tab;
 	size_t used = 0, cap = 0;
 	enum ts_rc rc;
@@ -934,9 +939,9 @@ search_walk(struct admin_req *r, const struct admin_filter *f, int64_t offset,
 	matches = m.n[0] + m.n[1] + m.n[2] + m.n[3];
 	in_tab = code >= 0 ? m.n[code] : matches;
 	if (offset < in_tab &&
-	    (offset + limit) * (all / in_tab) > WALK_PER_LOOKUP * matches) {
-		/* The heap is cheaper: it gets the matches' ids. */
-		if ((*matched = malloc((size_t)matches * 21 + 3)) == NULL) {
+	    (offset + limit) * (all / in_tab) > WALK_PER_LOOKUP * in_tab) {
+		/* The heap is cheaper: it gets the ids of the tab's matches. */
+		if ((*matched = malloc((size_t)in_tab * 21 + 3)) == NULL) {
 			rc = TS_ERR_NOMEM;
 			goto out;
 		}
