@@ -8,6 +8,7 @@
 #
 #   bench/admin/run.sh [BUILD_DIR]        (default: build)
 #   CUSTOMERS=100000 ORDERS=500000 DURATION=10 bench/admin/run.sh
+#   MORE=1 bench/admin/run.sh              (also deep pages and a small tab)
 #
 # The generated database is kept in $WORK (default /tmp/tracksies-bench-admin)
 # and reused when it exists with the same sizes; KEEP_DB=0 regenerates.
@@ -82,3 +83,12 @@ run "list status+sort (vip, ltv)" "/v1/customers?status=vip&sort=ltv&order=desc"
 run "list all, sort name, page 500" "/v1/customers?sort=name&page=500"
 run "list rare tab (do_not_serve)" "/v1/customers?status=do_not_serve&sort=created"
 run "profile (500 orders)" "/v1/customers/1"
+# MORE=1: searches whose page the sort-index walk leaves to the heap
+# (decision 33): deeper pages and a small tab.
+if [ "${MORE:-0}" = 1 ]; then
+	run "q=smith active ltv, page 8 (walk)" "/v1/customers?status=active&sort=ltv&order=desc&q=smith&page=8"
+	run "q=smith active ltv, page 25 (heap)" "/v1/customers?status=active&sort=ltv&order=desc&q=smith&page=25"
+	run "q=smith active ltv, page 150" "/v1/customers?status=active&sort=ltv&order=desc&q=smith&page=150"
+	run "q=smith vip tab by name (heap)" "/v1/customers?q=smith&sort=name&status=vip"
+	run "q=smith all tabs, default sort" "/v1/customers?q=smith"
+fi
