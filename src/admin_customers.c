@@ -898,8 +898,8 @@ admin_customers_db_init(struct db *db)
  * A search alone (no ids, tag or short text) on a tab, walking the sort
  * key's index. The matches are collected from the search index first (ids
  * and their statuses, no row read); then the sort index is walked in page
- * order, status and id read from the index itself, each entry tested
- * against the matches, until offset + limit are found: about
+ * order, the id read from the index itself, each entry tested against the
+ * tab's matches, until offset + limit are found: about
  * (offset + limit) * customers / (the tab's matches) entries. Looking up
  * each of the tab's matches instead (page_ids' heap) costs about as much
  * as walking WALK_PER_LOOKUP index entries each, and is left to it when
@@ -917,8 +917,8 @@ search_walk(struct admin_req *r, const struct admin_filter *f, int64_t offset,
 	struct match_set m = { .tab = code };
 	sqlite3_stmt *st = NULL;
 	char sql[1024];
-	int64_t all = f->counts[0], matches, in_tab;
-	size_t used = 0, cap = 0;
+	int64_t all = f->counts[0], in_tab;
+	struct jw ids = { 0 };
 	enum ts_rc rc;
 	int src;
 
@@ -937,63 +937,53 @@ search_walk(struct admin_req *r, const struct admin_filter *f, int64_t offset,
 		rc = db_rc(src);
 		goto out;
 	}
-	matches = m.n[0] + m.n[1] + m.n[2] + m.n[3];
-	in_tab = code >= 0 ? m.n[code] : matches;
+	in_tab = code >= 0 ? m.n[code] : m.n[0] + m.n[1] + m.n[2] + m.n[3];
+	jw_open(&ids, NULL, "[");
 	if (offset < in_tab &&
 	    (offset + limit) * (all / in_tab) > WALK_PER_LOOKUP * in_tab) {
 		/* The heap is cheaper: it gets the ids of the tab's matches. */
-		if ((*matched = malloc((size_t)in_tab * 21 + 3)) == NULL) {
-			rc = TS_ERR_NOMEM;
-			goto out;
-		}
-		(*matched)[used++] = '[';
 		for (size_t byte = 0; byte < m.bytes; byte++)
 			for (int bit = 0; m.bits[byte] >> bit != 0; bit++)
 				if (m.bits[byte] >> bit & 1)
-					used += (size_t)sprintf(*matched + used, "%s%zu",
-					    used > 1 ? "," : "", byte * 8 + (size_t)bit);
-		(*matched)[used++] = ']';
-		(*matched)[used] = '\0';
+					jw_int(&ids, NULL, (int64_t)(byte * 8) + bit);
+		jw_close(&ids, "]");
+		*matched = ids.buf;
+		ids.buf = NULL;
 		goto out;
 	}
 	*walked = true;
 	*total = in_tab;
 	if (offset >= in_tab)
 		goto out;		/* past the end: no page */
+	/* The bits hold the tab's matches only: no status test here. */
 	(void)snprintf(sql, sizeof(sql), "SELECT c.id FROM customers AS c"
-	    " INDEXED BY %s WHERE page_member(:set, c.id)%s ORDER BY %s"
+	    " INDEXED BY %s WHERE page_member(:set, c.id) ORDER BY %s"
 	    " LIMIT :limit OFFSET :offset", f->sort->index,
-	    code >= 0 ? " AND c.status = :status" : "",
 	    f->desc ? f->sort->desc : f->sort->asc);
 	if ((rc = db_stmt(r->db, sql, &st)) != TS_OK)
 		goto out;
 	(void)sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":set"),
 	    &m, MATCH_SET_PTR, NULL);
-	if (code >= 0)
-		bind_text(st, ":status", f->status);
 	bind_int(st, ":limit", limit);
 	bind_int(st, ":offset", offset);
-	cap = (size_t)(limit < in_tab - offset ? limit : in_tab - offset) * 21 + 3;
-	if ((*ids_json = malloc(cap)) == NULL) {
-		rc = TS_ERR_NOMEM;
-		goto out;
-	}
-	(*ids_json)[used++] = '[';
-	while ((src = sqlite3_step(st)) == SQLITE_ROW && used + 23 <= cap)
-		used += (size_t)snprintf(*ids_json + used, cap - used, "%s%" PRId64,
-		    used > 1 ? "," : "", (int64_t)sqlite3_column_int64(st, 0));
-	if (src != SQLITE_DONE && src != SQLITE_ROW)
+	while ((src = sqlite3_step(st)) == SQLITE_ROW)
+		jw_col_int(&ids, NULL, st, 0);
+	if (src != SQLITE_DONE)
 		rc = db_rc(src);
-	(*ids_json)[used++] = ']';
-	(*ids_json)[used] = '\0';
+	jw_close(&ids, "]");
+	*ids_json = ids.buf;
+	ids.buf = NULL;
 out:
 	db_stmt_done(r->db, st);
+	if (rc == TS_OK && ids.fail)
+		rc = TS_ERR_NOMEM;
 	if (rc != TS_OK) {
 		free(*ids_json);
 		*ids_json = NULL;
 		free(*matched);
 		*matched = NULL;
 	}
+	free(ids.buf);
 	free(m.bits);
 	return rc;
 }
@@ -1009,7 +999,7 @@ page_ids(struct admin_req *r, const struct admin_filter *f, int64_t offset,
 	struct page_heap h = { .sort = f->sort, .desc = f->desc };
 	sqlite3_stmt *st = NULL;
 	char sql[2048] = "SELECT page_offer(:heap, c.id, c.status";
-	size_t used = 0;
+	struct jw ids = { 0 };
 	enum ts_rc rc;
 	int src;
 
@@ -1068,16 +1058,16 @@ page_ids(struct admin_req *r, const struct admin_filter *f, int64_t offset,
 	}
 	if ((size_t)offset >= h.n)
 		goto out;
-	if ((*ids_json = malloc((h.n - (size_t)offset) * 21 + 3)) == NULL) {
+	jw_open(&ids, NULL, "[");
+	for (size_t i = (size_t)offset; i < h.n; i++)
+		jw_int(&ids, NULL, h.keys[i].id);
+	jw_close(&ids, "]");
+	if (ids.fail) {
+		free(ids.buf);
 		rc = TS_ERR_NOMEM;
 		goto out;
 	}
-	(*ids_json)[used++] = '[';
-	for (size_t i = (size_t)offset; i < h.n; i++)
-		used += (size_t)sprintf(*ids_json + used, "%s%" PRId64,
-		    i > (size_t)offset ? "," : "", h.keys[i].id);
-	(*ids_json)[used++] = ']';
-	(*ids_json)[used] = '\0';
+	*ids_json = ids.buf;
 out:
 	db_stmt_done(r->db, st);
 	for (size_t i = 0; i < h.n; i++)

@@ -119,13 +119,23 @@ jw_str(struct jw *w, const char *s)
 	w->len = (size_t)(o - w->buf);
 }
 
-/* ,"key": -- the comma only after a first member; key needs no escaping. */
+/*
+ * ,"key": -- the comma only after a first member; key needs no escaping.
+ * An array element (key NULL) gets only its comma.
+ */
 void
 jw_key(struct jw *w, const char *key)
 {
-	size_t n = strlen(key);
+	size_t n;
 	char *o;
 
+	if (key == NULL) {
+		if (w->comma)
+			jw_raw(w, ",", 1);
+		w->comma = true;
+		return;
+	}
+	n = strlen(key);
 	if (!reserve(w, n + 4))
 		return;
 	o = w->buf + w->len;
@@ -144,10 +154,7 @@ jw_key(struct jw *w, const char *key)
 void
 jw_open(struct jw *w, const char *key, const char *bracket)
 {
-	if (key != NULL)
-		jw_key(w, key);
-	else if (w->comma)
-		jw_raw(w, ",", 1);
+	jw_key(w, key);
 	jw_lit(w, bracket);
 	w->comma = false;
 }

@@ -36,7 +36,8 @@ void jw_lit(struct jw *w, const char *s);
 void jw_str(struct jw *w, const char *s);
 
 /* ,"key": -- the comma only after a first member. key is a literal name
- * with nothing to escape (the callers' own member names). */
+ * with nothing to escape (the callers' own member names); NULL for an
+ * array element writes only its comma. */
 void jw_key(struct jw *w, const char *key);
 
 /* Open "{" or "[" as member key (NULL: an array element), and close it. */
